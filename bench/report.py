@@ -1,0 +1,268 @@
+"""Writes ``bench/RESULTS.md`` from the figures of one run (``bench/results.json``).
+
+``python -m bench.report`` rewrites it from the last ``results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCENARIOS = ("dashboard", "nodes50", "create_request", "all_sources")
+TARGETS = ("gateway", "gateway_cached", "passthrough", "hive_gateway")
+LABELS = {
+    "gateway": "Hookgate",
+    "gateway_cached": "Hookgate, response cache on",
+    "passthrough": "pass-through (ceiling)",
+    "hive_gateway": "Hive Gateway",
+}
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _met(value: float | None, target: float, *, at_most: bool) -> str:
+    if value is None:
+        return "not measured"
+    return "yes" if (value <= target if at_most else value >= target) else "**no**"
+
+
+def write_report(r: dict[str, Any], path: Path) -> None:
+    targets = [t for t in TARGETS if t in r["rps"]]
+    ex = r["execution_in_process"]
+    dash_fast = ex["dashboard"]["fast"]
+    dash_stock = ex["dashboard"]["stock"]
+    resolvers = ex["resolvers_only"]["fast"]
+    calls = r["backend_calls"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {r['date']}, {'quick' if r['config']['quick'] else 'full'} run ({r['config']['rounds']} round(s) of "
+        f"{r['config']['duration_s']:.0f} s per target and scenario, {r['config']['connections']} connections, "
+        f"interleaved), {r['elapsed_s']} s in all. Regenerate with `make bench` (or `make bench-quick`).",
+        "",
+        f"Machine: {r['machine']['cpus']} CPUs ({r['machine']['cpu_model'] or 'unknown model'}), "
+        f"{r['machine']['os']}, Python {r['machine']['python']}; {r['config']['pinning']}. The machine is shared and "
+        "noisy: absolute figures move by about 25% between runs; the ratios, measured side by side, move less.",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()) + ".",
+        "",
+        "Data: the sandbox seeded through its own APIs with "
+        f"{r['config']['seed']['uipath_webhooks']} UiPath webhooks (2 to 5 event types each), "
+        f"{r['config']['seed']['dixa_subscriptions']} Dixa subscriptions and {r['config']['seed']['auco_webhooks']} "
+        "Auco webhooks; the dashboard answer has "
+        f"{dash_fast['fields']} completed fields (every object field and list item).",
+        "",
+        "## Targets (uncached gateway)",
+        "",
+        "| measure | result | target | met |",
+        "|---|---|---|---|",
+        f"| throughput vs pass-through (dashboard) | {_fmt(r['throughput_ratio_vs_passthrough'])} x | >= 0.6 x | "
+        f"{_met(r['throughput_ratio_vs_passthrough'], 0.6, at_most=False)} |",
+        f"| throughput vs Hive Gateway (dashboard) | {_fmt(r['throughput_ratio_vs_hive_gateway'])} x | >= 1.5 x | "
+        f"{_met(r['throughput_ratio_vs_hive_gateway'], 1.5, at_most=False)} |",
+        f"| execution per completed field, whole dashboard request in process | {_fmt(dash_fast['us_per_field'], 3)} us"
+        f" | <= 0.5 us | {_met(dash_fast['us_per_field'], 0.5, at_most=True)} |",
+        f"| ... of which GraphQL execution alone (resolvers' own cost taken out) | "
+        f"{_fmt(dash_fast['execution_only_us_per_field'], 3)} us | | |",
+        f"| p50 latency, 20 ms backends (nodes over 50 ids vs the direct call) | "
+        f"{_fmt(r['latency_p50_ratio_at_20ms'], 3)} x | <= 1.05 x | "
+        f"{_met(r['latency_p50_ratio_at_20ms'], 1.05, at_most=True)} |",
+        f"| p99 latency, 20 ms backends | {_fmt(r['latency_p99_ratio_at_20ms'], 3)} x | <= 1.3 x | "
+        f"{_met(r['latency_p99_ratio_at_20ms'], 1.3, at_most=True)} |",
+        f"| fan-out across every readable source, 50 ms backends, vs the slowest | "
+        f"{_fmt(r['fanout_ratio_vs_slowest_source'], 3)} x | <= 1.10 x | "
+        f"{_met(r['fanout_ratio_vs_slowest_source'], 1.10, at_most=True)} |",
+        f"| backend calls, warm dashboard | {_calls(calls['gateway']['dashboard'])} | 1 per source (Dixa: 1 + one "
+        "per subscription) | "
+        f"{'yes' if _dashboard_calls_ok(calls['gateway']['dashboard'], r) else '**no**'} |",
+        f"| backend calls, nodes over 50 UiPath ids | {_calls(calls['gateway']['nodes50'])} | 1 | "
+        f"{'yes' if calls['gateway']['nodes50'] == {'uipath': 1} else '**no**'} |",
+        f"| peak RSS of the gateway | {_fmt(r['rss_mb'], 1)} MB | | |",
+        "",
+        "## Throughput (requests/s, median of the rounds)",
+        "",
+        "| scenario | " + " | ".join(LABELS[t] for t in targets) + " | Hookgate / pass-through | Hookgate / Hive |",
+        "|---|" + "---|" * (len(targets) + 2),
+    ]
+    for s in SCENARIOS:
+        row = [s] + [_fmt(r["rps"][t][s], 1) for t in targets]
+        row.append(_fmt(r["uncached"]["throughput_ratio_vs_passthrough_per_scenario"][s]))
+        row.append(_fmt(r["uncached"]["throughput_ratio_vs_hive_gateway_per_scenario"][s]))
+        lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Cached (response cache on, 2 s TTL, every request after the first a hit): dashboard "
+        f"{_fmt(r['cached']['throughput_ratio_vs_passthrough'])} x the pass-through, "
+        f"{_fmt(r['cached']['throughput_ratio_vs_hive_gateway'])} x Hive Gateway. The targets are for uncached.",
+        "",
+        "CPU time per request (ms, median of the rounds; the targets are single processes, so at saturation "
+        "req/s is about 1000 / this):",
+        "",
+        "| scenario | " + " | ".join(LABELS[t] for t in targets) + " | pass-through / Hookgate | Hive / Hookgate |",
+        "|---|" + "---|" * (len(targets) + 2),
+        *[
+            f"| {s} | "
+            + " | ".join(_fmt(r["cpu_ms_per_request"][t][s], 3) for t in targets)
+            + f" | {_fmt(r['throughput_ratio_vs_passthrough_by_cpu'][s])}"
+            + f" | {_fmt(r['throughput_ratio_vs_hive_gateway_by_cpu'][s])} |"
+            for s in SCENARIOS
+        ],
+        "",
+        "CPU use during the measured runs (share of one core; the gateway and the pass-through are single processes):",
+        "",
+        "| scenario | " + " | ".join(f"{LABELS[t]} / sandbox" for t in targets) + " |",
+        "|---|" + "---|" * len(targets),
+    ]
+    for s in SCENARIOS:
+        cells = []
+        for t in targets:
+            run = r["runs"][t][s][-1]
+            cells.append(f"{run['cpu_target']:.2f} / {run['cpu_sandbox']:.2f}")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Backend calls per request (warm, from the sandbox's `/_control/calls`)",
+        "",
+        "| scenario | " + " | ".join(LABELS[t] for t in targets) + " |",
+        "|---|" + "---|" * len(targets),
+    ]
+    for s in SCENARIOS:
+        lines.append(f"| {s} | " + " | ".join(_calls(calls[t][s]) for t in targets) + " |")
+    lat = r["latency_at_20ms"]
+    fan = r["fanout_at_50ms"]
+    lines += [
+        "",
+        "## Latency (one request at a time)",
+        "",
+        "| with 20 ms backends | p50 ms | p99 ms |",
+        "|---|---|---|",
+    ]
+    for tag, label in (
+        ("direct_backend_nodes50", "direct UiPath call (`$filter` over 50 ids)"),
+        ("gateway_nodes50", "Hookgate `nodes` over the same 50 ids"),
+        ("passthrough_nodes50", "pass-through, same call"),
+        ("gateway_dashboard", "Hookgate dashboard (two sequential backend rounds: Dixa list, then statuses)"),
+        ("passthrough_dashboard", "pass-through dashboard, same calls"),
+    ):
+        lines.append(f"| {label} | {lat[tag]['p50_us'] / 1000:.2f} | {lat[tag]['p99_us'] / 1000:.2f} |")
+    lines += ["", "| with 50 ms backends | p50 ms | p99 ms |", "|---|---|---|"]
+    for tag in ("uipath", "dixa", "auco", "workflowgen", "gateway_all_sources"):
+        label = "Hookgate, one query across all of them" if tag == "gateway_all_sources" else f"direct {tag} call"
+        lines.append(f"| {label} | {fan[tag]['p50_us'] / 1000:.2f} | {fan[tag]['p99_us'] / 1000:.2f} |")
+    lines += [
+        "",
+        "## Execution in process (`bench/inprocess.py`: `schema.execute` over recorded backend answers)",
+        "",
+        "| query | stock ms | fast ms | stock us/field | fast us/field | fast, execution only us/field |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("dashboard", "dashboard_plain"):
+        st, fa = ex[name]["stock"], ex[name]["fast"]
+        lines.append(
+            f"| {name} ({fa['fields']} fields) | {st['median_ms']:.2f} | {fa['median_ms']:.2f} | "
+            f"{st['us_per_field']:.3f} | {fa['us_per_field']:.3f} | {fa['execution_only_us_per_field']:.3f} |"
+        )
+    lines.append(
+        f"| resolvers only (`webhooks {{ totalCount }}`: fetch, parse, build, no fields) | "
+        f"{ex['resolvers_only']['stock']['median_ms']:.2f} | {resolvers['median_ms']:.2f} | | | |"
+    )
+    lines += [
+        "",
+        f"Fast execution: {dash_stock['median_ms'] / dash_fast['median_ms']:.1f} x stock on the whole dashboard "
+        "request. Whole request = parsing and validation (both cached), execution, resolvers, loaders and the "
+        "adapters' parsing of the upstream JSON through the real upstream client (over a transport that replays "
+        "recorded answers, so no network).",
+        "",
+        *ANALYSIS,
+        *(["", "## Notes", ""] + [f"- {n}" for n in r["notes"]] if r["notes"] else []),
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def _calls(per_source: dict[str, int]) -> str:
+    if not per_source:
+        return "0"
+    return ", ".join(f"{k} {v}" for k, v in sorted(per_source.items()))
+
+
+def _dashboard_calls_ok(per_source: dict[str, int], r: dict[str, Any]) -> bool:
+    dixa = r["config"]["seed"]["dixa_subscriptions"]
+    return per_source == {"uipath": 1, "dixa": 1 + dixa, "auco": 1}
+
+
+#: What bounds the figures, from the profiles taken while building the fast path (kept with the numbers).
+ANALYSIS = [
+    "## Reading the numbers",
+    "",
+    "- The comparison that matters for the targets is the dashboard: the other scenarios are bounded by the sandbox "
+    "(a Python process on the CPU that wrk also uses; see its CPU share above): parsing a 50-clause OData `$filter`, "
+    "creating a WorkflowGen request. There the req/s ratios say more about the sandbox than about the gateways, "
+    "and the CPU-per-request table is the fairer comparison.",
+    "- Hive Gateway's answers are smaller: it cannot join webhooks to their event types (the dashboard asks it for "
+    "the catalogue as a separate field, one more UiPath call per request), `createRequest` answers the hook's reply "
+    "without reading the request back (1 call instead of 2), and its all-sources query has no WorkflowGen read "
+    "(WorkflowGen reads are GraphQL, not in its OpenAPI sources). Dixa delivery statuses are joined per subscription "
+    "with Mesh's `@resolveTo`, as the gateway and the pass-through do.",
+    "- Latency p99 at 20 ms is at the mercy of the shared machine (one burst of other work in a run moves it by "
+    "several times, for the direct call as for the gateways): the figures are medians over interleaved rounds, and "
+    "p50 is still the one to read.",
+    "- Against Hive Gateway the ratio moves between runs (Node's JIT warms up; the full run gives it a warm-up run "
+    "before each measured one). Per dashboard request Hive spends more CPU than the gateway, with one more upstream "
+    "call and no event-type join; 1.5 x its throughput would leave the gateway about three quarters of its present "
+    "CPU per request: the same items as below, not execution, stand in the way.",
+    "",
+    "## Where the time goes",
+    "",
+    "Profiles: cProfile and pyinstrument over `bench/inprocess.py`; `py-spy record` (300 Hz, 12 s) of the served "
+    "gateway under wrk on the dashboard.",
+    "",
+    "- Before: stock execution spent its time in graphql-core's per-field completion (`complete_value`, "
+    "`execute_field`, `complete_iterable_value`, Strawberry's `build_resolve_info` and resolver wrapper for every "
+    "field, plain attributes included) and, with `eventTypes` and `deliveryStatuses` as async resolvers, in two "
+    "coroutines and about three asyncio tasks per webhook (about 485 tasks per request): 15.4 ms for the dashboard "
+    "and 11.7 ms without delivery statuses, measured the same way (`bench/inprocess.py`) before this work. Those "
+    "fields are now joined when the webhook is built (`WebhookJoins`), and plain fields are completed by "
+    "`gateway/fastexec.py`; the 'stock' column above is stock execution of today's schema, joins included.",
+    "- In process, GraphQL execution proper is now 0.19 us per completed field (dashboard without delivery "
+    "statuses; the dashboard figure also counts the three Dixa status calls). The whole request stays near 0.9 us "
+    "per field because of what is not execution (the 'resolvers only' line): the upstream client (about 0.13 ms per "
+    "call over recorded answers, mostly httpx's request building and URL handling), orjson parsing of the 40 kB "
+    "UiPath list, the UiPath adapter's record parsing (about 3 us per webhook, much of it the frozen record "
+    "dataclass's `__init__`) and building the page (about 2 us per webhook). Making those cheaper is work in the "
+    "adapters and the upstream client, not in execution.",
+    "- Served, the dashboard costs the gateway about 5 ms of CPU and the pass-through about 2 ms. py-spy's self time "
+    "by module for the gateway: execution (`gateway/fastexec.py` and its generated code) about 20%; httpx, aiohttp "
+    "and the standard library's URL and HTTP code for the six upstream calls about 20% (the pass-through pays the "
+    "same); building the webhooks and their joins (`schema/types.py`) 10%; the UiPath adapter's parsing 8%; orjson "
+    "encoding the 60 kB answer 4%; asyncio 5%; Strawberry 4.5%; stamina's retry context 2%; metrics and the access "
+    "log's redaction about 1.5% (the access log line is rendered even when the log level drops it). The "
+    "pass-through does only the upstream calls and a dictionary join, so 0.6 x its throughput would leave the "
+    "gateway about 1.3 ms for parsing 157 records, building 157 webhooks and completing 3,456 values: that, more "
+    "than execution, is what bounds the ratio near 0.4.",
+    "- Latency with 20 ms backends, `nodes` over 50 ids: without any latency fault the direct call takes about "
+    "2.0 ms (the sandbox parses the 50-clause filter), the pass-through about 2.6 ms and the gateway about 4.0 ms. "
+    "The gateway's 2 ms over the direct call: httpx re-parsing and re-quoting the 700-character URL (about 0.3 ms, "
+    "the pass-through pays it too), parsing 50 records and building 50 webhooks (about 0.3 ms), completing `Node` "
+    "(an interface) through graphql-core's stock abstract-type path for each item, coercing the 50 ID variables, "
+    "and the HTTP round trip through Strawberry. 1.05 x a 20 ms call leaves about 1 ms for all of it, about what the "
+    "pass-through alone adds: out of reach for a GraphQL server in Python on this machine.",
+    "- With the response cache on, a repeated dashboard costs about 0.3 ms of CPU (parse and validation cache "
+    "look-ups, the cache look-up, encoding the cached answer): the targets are for the uncached gateway.",
+]
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parent
+    write_report(json.loads((here / "results.json").read_text()), here / "RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m gateway`` is ``hookgate``."""
+
+from gateway.cli import main
+
+main()

@@ -1,0 +1,165 @@
+"""The ``hookgate`` command: serve, sandbox, schema, check.
+
+A user's mistake (a bad configuration key, an unreachable port) ends with a one-line message and exit code 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from gateway.config import ConfigError, Settings, load_settings, with_sandbox_sources
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Hookgate: one GraphQL API over webhook backends.")
+
+ConfigOption = Annotated[
+    str | None, typer.Option("--config", "-c", help="TOML configuration file (default: $HOOKGATE_CONFIG).")
+]
+
+
+def _load(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.echo(f"hookgate: configuration error\n{exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the embedded sandbox (no sources configured).")] = 8100,
+    log_format: Annotated[
+        str | None, typer.Option(envvar="HOOKGATE_LOG_FORMAT", help="json, console, or auto (JSON unless a terminal).")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(envvar="HOOKGATE_LOG_LEVEL", help="debug, info, warning...")] = None,
+) -> None:
+    """Serve the gateway. With no sources configured, start the sandbox and point one source of each kind at it."""
+    import uvicorn
+
+    from gateway.observability import configure_logging_from_env
+
+    settings = _load(config)
+    if config:
+        os.environ["HOOKGATE_CONFIG"] = config
+    # Through the environment, so that worker processes (which build the app themselves) log the same way.
+    if log_format:
+        os.environ["HOOKGATE_LOG_FORMAT"] = log_format
+    if log_level:
+        os.environ["HOOKGATE_LOG_LEVEL"] = log_level
+    sandbox = None
+    if not settings.sources:
+        from sandbox.app import create_sandbox_app
+        from sandbox.server import ThreadedServer
+
+        try:
+            sandbox = ThreadedServer(create_sandbox_app(), port=sandbox_port).start()
+        except (RuntimeError, OSError) as exc:
+            typer.echo(f"hookgate: cannot start the sandbox on port {sandbox_port}: {exc}", err=True)
+            raise typer.Exit(2) from None
+        os.environ["HOOKGATE_SANDBOX_URL"] = sandbox.url
+        settings = with_sandbox_sources(settings, sandbox.url)
+        typer.echo(f"No sources configured: serving the sandbox at {sandbox.url} (one source of each kind).")
+    if not settings.api_keys and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo("hookgate: no API keys configured, so the gateway listens on 127.0.0.1 only.", err=True)
+        host = "127.0.0.1"
+    typer.echo(f"GraphiQL: http://{host}:{port}/graphql" if not settings.production else f"Serving on {host}:{port}")
+    # After the sandbox's server has set up uvicorn's own handlers: this takes them over.
+    configure_logging_from_env()
+    try:
+        uvicorn.run(
+            "gateway.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop" if sys.platform != "win32" else "asyncio",
+            http="httptools",
+            log_config=None,  # logging is configured above (JSON lines, request ids, redaction), not by uvicorn
+            log_level=os.environ.get("HOOKGATE_LOG_LEVEL", "info").lower(),
+            access_log=False,  # gateway.observability writes one access line per request, with its request id
+        )
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+@app.command("sandbox")
+def sandbox_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+) -> None:
+    """Serve only the provider simulators (/uipath, /workflowgen, /druid, /dixa, /auco, /_control)."""
+    import uvicorn
+
+    from sandbox.app import create_sandbox_app
+
+    typer.echo(f"Sandbox: http://{host}:{port} (control: /_control/faults, /_control/calls)")
+    uvicorn.run(create_sandbox_app(), host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the schema's SDL."""
+    from schema.schema import print_sdl
+
+    sys.stdout.write(print_sdl())
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Validate the configuration and probe every source: one line each; exit 1 if any fails."""
+    settings = _load(config)
+    if not settings.sources:
+        typer.echo("No sources configured: `hookgate serve` would run the sandbox. Nothing to probe.")
+        return
+    failed = asyncio.run(_check(settings))
+    raise typer.Exit(1 if failed else 0)
+
+
+async def _check(settings: Settings) -> bool:
+    from gateway.providers.registry import build_adapter
+    from gateway.redaction import install_redaction, secret_values
+
+    # The probes log through httpx like the server does: the same redaction applies.
+    install_redaction(secret_values(settings))
+
+    rows = []
+    failed = False
+    for name, source in settings.sources.items():
+        adapter = build_adapter(name, source)
+        try:
+            result = await adapter.probe()
+        finally:
+            await adapter.aclose()
+        ok = result.reachable and result.authenticated
+        failed = failed or not ok
+        caps = ",".join(sorted(c.value for c in adapter.capabilities))
+        rows.append(
+            (
+                name,
+                adapter.kind,
+                "ok" if ok else "FAIL",
+                "yes" if result.reachable else "no",
+                "yes" if result.authenticated else "no",
+                caps,
+                result.detail,
+            )
+        )
+    header = ("SOURCE", "KIND", "STATUS", "REACHABLE", "AUTHENTICATED", "CAPABILITIES", "DETAIL")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        typer.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return failed
+
+
+def main() -> None:
+    app()

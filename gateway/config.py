@@ -1,0 +1,340 @@
+"""Typed settings: a TOML file plus ``HOOKGATE_*`` environment variables, validated once at start.
+
+Precedence: environment over file over defaults. Nested keys use ``__`` in the environment
+(``HOOKGATE_SOURCES__UIPATH__TOKEN``). A secret may be written as ``env:NAME`` to read it from the environment.
+Tests build settings from a dict with :meth:`Settings.model_validate`, which reads neither file nor environment.
+
+Errors name the key (``sources.uipath.token``) and what is wrong with it; :func:`load_settings` raises
+:class:`ConfigError` with every problem at once, and never includes a secret's value.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+Kind = Literal["uipath", "workflowgen", "druid", "dixa", "auco"]
+KINDS: tuple[Kind, ...] = ("uipath", "workflowgen", "druid", "dixa", "auco")
+Scope = Literal["read", "write", "admin"]
+
+
+class ConfigError(Exception):
+    """The configuration is unusable. The message lists each bad key; it never contains a secret."""
+
+
+def _resolve_env_reference(value: Any) -> Any:
+    """``env:NAME`` → the value of environment variable NAME (missing or empty is an error naming NAME)."""
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value[4:]
+        if not name:
+            raise ValueError("'env:' must be followed by an environment variable name")
+        resolved = os.environ.get(name)
+        if not resolved:
+            raise ValueError(f"environment variable {name} is not set")
+        return resolved
+    if isinstance(value, SecretStr):
+        return value
+    return value
+
+
+Secret = Annotated[SecretStr, BeforeValidator(_resolve_env_reference)]
+
+
+def _strip_slash(url: str) -> str:
+    url = url.strip()
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("must be an absolute http(s) URL")
+    return url.rstrip("/")
+
+
+Url = Annotated[str, BeforeValidator(lambda v: _strip_slash(v) if isinstance(v, str) else v)]
+
+
+def _check_standard_secret(value: SecretStr | None) -> SecretStr | None:
+    """A Standard Webhooks secret is base64, optionally prefixed ``whsec_`` (the spec's convention)."""
+    if value is not None:
+        raw = value.get_secret_value().removeprefix("whsec_")
+        try:
+            decoded = base64.b64decode(raw + "==", validate=False)
+        except ValueError:
+            decoded = b""
+        if not decoded:
+            raise ValueError("must be a Standard Webhooks secret: whsec_ followed by base64")
+    return value
+
+
+class SourceBase(BaseModel):
+    """Keys every source has. ``timeout_s`` bounds one upstream call for one field, retries included."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: Url
+    timeout_s: float = Field(10.0, gt=0, le=300)
+    connect_timeout_s: float = Field(3.0, gt=0, le=60)
+    max_concurrency: int = Field(32, ge=1, le=1000)
+    retries: int = Field(2, ge=0, le=10, description="retries for reads only; mutations are never retried")
+    breaker_failures: int = Field(5, ge=1, le=1000)
+    breaker_reset_s: float = Field(30.0, gt=0, le=3600)
+    max_batch: int = Field(100, ge=1, le=1000, description="most ids in one batched upstream lookup")
+    sandbox: bool = False
+
+
+class UiPathSource(SourceBase):
+    kind: Literal["uipath"] = "uipath"
+    token: Secret | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    identity_url: Url | None = None
+    scope: str = "OR.Webhooks"
+    webhook_secret: Secret | None = None
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> UiPathSource:
+        oauth = (self.client_id, self.client_secret, self.identity_url)
+        if self.token is None and not all(oauth):
+            raise ValueError("set either token, or client_id + client_secret + identity_url")
+        return self
+
+
+class WorkflowGenSource(SourceBase):
+    kind: Literal["workflowgen"] = "workflowgen"
+    hook_token: Secret
+    graphql_username: str | None = None
+    graphql_password: Secret | None = None
+    impersonate_username: str | None = None
+    # WorkflowGen has no outbound signature scheme; deliveries to /hooks are accepted only when signed per
+    # Standard Webhooks (https://www.standardwebhooks.com) with this secret.
+    standard_webhooks_secret: Secret | None = None
+
+    _standard = field_validator("standard_webhooks_secret")(_check_standard_secret)
+
+
+class DruidSource(SourceBase):
+    kind: Literal["druid"] = "druid"
+    endpoints_url: Url
+    token: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    tenant: str | None = None
+    bot_id: str | None = None
+    # As for WorkflowGen: DRUID documents no outbound signature, so /hooks accepts Standard Webhooks only.
+    standard_webhooks_secret: Secret | None = None
+
+    _standard = field_validator("standard_webhooks_secret")(_check_standard_secret)
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> DruidSource:
+        if self.token is None and not all((self.username, self.password, self.tenant)):
+            raise ValueError("set either token, or username + password + tenant")
+        return self
+
+
+class DixaSource(SourceBase):
+    kind: Literal["dixa"] = "dixa"
+    api_key: Secret
+    webhook_secret_key: Secret | None = None
+
+    @field_validator("webhook_secret_key")
+    @classmethod
+    def _hex(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                bytes.fromhex(value.get_secret_value())
+            except ValueError:
+                raise ValueError("must be hexadecimal (Dixa's secretKey)") from None
+        return value
+
+
+class AucoSource(SourceBase):
+    kind: Literal["auco"] = "auco"
+    private_key: Secret
+    public_key: Secret
+    webhook_header_key: str | None = None
+    webhook_header_value: Secret | None = None
+
+
+SourceConfig = Annotated[
+    UiPathSource | WorkflowGenSource | DruidSource | DixaSource | AucoSource,
+    Field(discriminator="kind"),
+]
+
+
+class ApiKey(BaseModel):
+    """A client credential. Stored as SHA-256 (``key_sha256``), or given as an ``env:`` reference (``key``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    key_sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$")
+    key: Secret | None = None
+    scopes: tuple[Scope, ...] = ("read",)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> ApiKey:
+        if (self.key_sha256 is None) == (self.key is None):
+            raise ValueError("set exactly one of key_sha256 and key")
+        return self
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_depth: int = Field(12, ge=1)
+    max_aliases: int = Field(30, ge=1)
+    max_tokens: int = Field(5000, ge=1)
+    max_cost: int = Field(20000, ge=1)
+    max_directives: int = Field(50, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    max_first: int = Field(500, ge=1)
+
+
+class Events(BaseModel):
+    """The ``[events]`` table: the inbound event log's retention and the live subscriptions' limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    retention_days: float | None = Field(30.0, gt=0, description="drop events older than this; none: keep by age")
+    retention_max_events: int | None = Field(None, ge=1, description="keep at most this many events; none: no cap")
+    trim_interval_s: float = Field(300.0, gt=0, le=86_400, description="how often each process applies retention")
+    subscriber_queue: int = Field(
+        1000, ge=1, le=1_000_000, description="events waiting for one subscriber before it is dropped as too slow"
+    )
+    tail_poll_s: float = Field(
+        1.0, gt=0, le=300, description="how often live fan-out reads the log when no notification woke it"
+    )
+
+
+class Cache(BaseModel):
+    """The ``[cache]`` table: the response cache for read queries (``gateway/cache.py``). Off by default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    ttl_s: float = Field(2.0, gt=0, le=3600, description="how long an answer is served from the cache")
+    max_entries: int = Field(1000, ge=1, le=1_000_000, description="answers kept at most (least recently used out)")
+
+
+class Settings(BaseSettings):
+    """Everything the gateway is told. ``sources`` empty means: run the sandbox and one source of each kind."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOOKGATE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        nested_model_default_partial_update=True,
+    )
+
+    store: str = "sqlite:///hookgate.db"
+    production: bool = False
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    api_keys: tuple[ApiKey, ...] = ()
+    limits: Limits = Field(default_factory=Limits)
+    events: Events = Field(default_factory=Events)
+    cache: Cache = Field(default_factory=Cache)
+
+    @field_validator("sources")
+    @classmethod
+    def _names(cls, sources: dict[str, Any]) -> dict[str, Any]:
+        for name in sources:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"source name {name!r} may contain only letters, digits, '-' and '_'")
+        return sources
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's content arrives as init kwargs; the environment overrides it.
+        return (env_settings, init_settings)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem, naming the key. Input values are left out: they may be secrets."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        loc = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        # Discriminated unions put the kind into the location ("sources.uipath.uipath.token"): drop it.
+        parts = loc.split(".")
+        if len(parts) >= 3 and parts[0] == "sources" and parts[2] in KINDS:
+            del parts[2]
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{'.'.join(parts) or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read ``path`` (or ``HOOKGATE_CONFIG``) and the environment. Raises :class:`ConfigError` naming bad keys."""
+    path = path or os.environ.get("HOOKGATE_CONFIG")
+    data: dict[str, Any] = {}
+    if path:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {file} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {file} is not valid TOML: {exc}") from None
+    data.update(overrides or {})
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def sandbox_sources(sandbox_url: str) -> dict[str, dict[str, Any]]:
+    """One source of each kind, named after the kind, pointed at a sandbox served at ``sandbox_url``."""
+    base = sandbox_url.rstrip("/")
+    return {
+        "uipath": {"kind": "uipath", "base_url": f"{base}/uipath", "token": "sandbox-uipath-token",
+                   "webhook_secret": "sandbox-uipath-secret", "sandbox": True},
+        "workflowgen": {"kind": "workflowgen", "base_url": f"{base}/workflowgen", "hook_token": "sandbox-wfgen-token",
+                        "graphql_username": "wfgen_admin", "graphql_password": "sandbox",
+                        "standard_webhooks_secret": "whsec_c2FuZGJveC13b3JrZmxvd2dlbi1zZWNyZXQ=", "sandbox": True},
+        "druid": {"kind": "druid", "base_url": f"{base}/druid", "endpoints_url": f"{base}/druid",
+                  "username": "sandbox", "password": "sandbox", "tenant": "Documentation", "bot_id": "bot-1",
+                  "sandbox": True},
+        "dixa": {"kind": "dixa", "base_url": f"{base}/dixa", "api_key": "sandbox-dixa-key",
+                 "webhook_secret_key": "73616e64626f78", "sandbox": True},
+        "auco": {"kind": "auco", "base_url": f"{base}/auco/v1.5/ext", "private_key": "prk_sandbox",
+                 "public_key": "puk_sandbox", "webhook_header_key": "X-Auco-Token",
+                 "webhook_header_value": "sandbox-auco-token", "sandbox": True},
+    }  # fmt: skip
+
+
+def with_sandbox_sources(settings: Settings, sandbox_url: str) -> Settings:
+    """The same settings with the embedded sandbox's sources (used when none are configured)."""
+    data = settings.model_dump()
+    data["sources"] = sandbox_sources(sandbox_url)
+    return Settings.model_validate(_unwrap_secrets(data))
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unwrap_secrets(v) for v in value]
+    return value

@@ -1,0 +1,172 @@
+"""Inbound deliveries at ``POST /hooks/{source}``: verify, parse, normalise, append durably, publish, answer.
+
+The order is the contract (CONTRACT.md: "every inbound delivery that got a 2xx is in the event log, once"):
+
+1. the source must be configured (404 otherwise) and the body within ``limits.max_body_bytes`` (413);
+2. the signature is checked on the raw bytes, before any parsing (:mod:`gateway.events.signatures`: 400, 401, 403);
+3. the body must be a JSON object (400);
+4. it is normalised into a :class:`~gateway.store.NewEvent` (type, provider event id, occurrence time) per kind;
+5. :meth:`Store.append` returns only once the event is durable; if it fails, the answer is 503 and nothing is
+   acknowledged (the provider's redelivery, if any, is deduplicated by its event id);
+6. the broker is told, so that live subscribers on every replica see the event (a failure here loses nothing: the
+   event is in the log, and the broker's tailer finds it on its next read);
+7. ``200 {"cursor": ..., "duplicate": false}``; a redelivery of an event already in the log answers 200 with the
+   first event's cursor and ``"duplicate": true``.
+
+Nothing here logs a header value or a body: they may carry secrets or personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from datetime import datetime
+from typing import Any, Final
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.config import AucoSource, DixaSource, SourceConfig, UiPathSource
+from gateway.events.signatures import SignatureError, verify
+from gateway.parsing import parse_instant
+from gateway.providers.dixa import EVENTS as DIXA_EVENTS
+from gateway.services import Services
+from gateway.store import NewEvent, StoreError
+
+log = logging.getLogger("hookgate.events")
+
+# Event types and ids come from the provider's body: bounded, so that a hostile-but-signed body cannot bloat indexes.
+MAX_NAME: Final = 200
+UNKNOWN_TYPE: Final = "unknown"
+PUBLISH_TIMEOUT_S: Final = 1.0
+
+
+def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _refuse(status: int, code: str, message: str) -> Response:
+    return _answer(status, {"error": code, "message": message})
+
+
+async def receive_delivery(services: Services, request: Request) -> Response:
+    """Handle one delivery to ``/hooks/{source}``; see the module docstring for the steps and the answers."""
+    source = str(request.path_params.get("source", ""))
+    config = services.settings.sources.get(source)
+    if config is None:
+        # The configured names are not listed: this endpoint is reachable by anyone on the internet.
+        return _refuse(404, "UNKNOWN_SOURCE", f"no source named '{source[:100]}' is configured")
+    # RequestGate enforces the limit while the body streams in; this covers a gateway mounted without it.
+    body = await request.body()
+    limit = services.settings.limits.max_body_bytes
+    if len(body) > limit:
+        return _refuse(413, "TOO_LARGE", f"request body is larger than {limit} bytes")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        verify(source, config, headers, body)
+    except SignatureError as exc:
+        log.info("refused a delivery to /hooks/%s: %s", source, exc.code)
+        return _refuse(exc.status, exc.code, exc.message)
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _refuse(400, "INVALID_JSON", "the body is not JSON")
+    if not isinstance(payload, dict):
+        return _refuse(400, "INVALID_JSON", "the body must be a JSON object")
+    event = normalise(source, config, payload, body, headers)
+    try:
+        result = await services.store.append(event)
+    except (StoreError, OSError) as exc:
+        log.error("event log append failed for /hooks/%s: %s", source, type(exc).__name__)
+        # 503 + Retry-After: the provider (or a proxy in front of us) may retry; nothing was acknowledged.
+        return _refuse(503, "STORE_UNAVAILABLE", "the event log is unavailable; retry later")
+    if not result.duplicate:
+        # The source changed: answers cached from it (response cache, catalogue) are stale now.
+        services.invalidate_source(source)
+    if not result.duplicate and services.broker is not None:
+        try:
+            # Bounded: a provider waiting on a stuck pub/sub would time out, and UiPath then disables the webhook.
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await services.broker.publish(result.event)
+        except Exception as exc:
+            # Durable already: the broker's tailer reads the log, so live subscribers still get it, a little later.
+            log.warning("publishing event %s failed: %s", result.event.cursor, type(exc).__name__)
+    return _answer(200, {"cursor": result.event.cursor, "duplicate": result.duplicate})
+
+
+# ---------------------------------------------------------------------------------------------------- normalising
+
+
+def normalise(
+    source: str, config: SourceConfig, payload: dict[str, Any], body: bytes, headers: dict[str, str]
+) -> NewEvent:
+    """The log entry for a verified delivery. Tolerant: an authentic delivery is never refused for its shape, since
+    a refusal costs UiPath users an hour of events; what cannot be read is recorded as ``unknown``.
+
+    Provider event ids (the dedupe key): UiPath ``EventId``, Dixa ``event_id``, Standard Webhooks ``webhook-id``.
+    Auco documents none, and any delivery missing its id gets the same fallback: ``sha256:<hex of the raw body>``,
+    stable across redeliveries of the same bytes (two distinct notifications with byte-identical bodies would be kept
+    once; Auco bodies name the document, status and signer, so that would be the same notification).
+    """
+    kind = config.kind
+    event_type: str | None
+    event_id: str | None
+    occurred: datetime | None
+    if isinstance(config, UiPathSource):
+        event_type = _text(_field(payload, "Type", "type"))
+        event_id = _text(_field(payload, "EventId", "eventId"))
+        occurred = parse_instant(_field(payload, "Timestamp", "timestamp", "EventTime"))
+    elif isinstance(config, DixaSource):
+        fqn = _text(payload.get("event_fqn"))
+        # Deliveries say CONVERSATION_CREATED; the catalogue (and subscription filters) say ConversationCreated.
+        event_type = DIXA_EVENT_NAMES.get(fqn, fqn) if fqn else None
+        event_id = _text(payload.get("event_id"))
+        occurred = parse_instant(payload.get("event_timestamp"))
+    elif isinstance(config, AucoSource):
+        # The adapter's catalogue names: "document.<STATUS>" and "package.<STATUS>" (package bodies carry "package").
+        group = "package" if "package" in payload else "document"
+        status = _text(payload.get("status"))
+        event_type = f"{group}.{status.upper()}" if status else None
+        event_id = None
+        occurred = None
+    else:
+        # Standard Webhooks payloads are {"type", "timestamp", "data"}; the message id is the idempotency key.
+        event_type = _text(payload.get("type"))
+        event_id = _text(headers.get("webhook-id"))
+        occurred = parse_instant(payload.get("timestamp"))
+    if event_id is None:
+        event_id = "sha256:" + hashlib.sha256(body).hexdigest()
+    return NewEvent(
+        source=source,
+        provider=kind,
+        type=event_type or UNKNOWN_TYPE,
+        payload=payload,
+        provider_event_id=event_id,
+        occurred_at=occurred,
+    )
+
+
+def _fqn(name: str) -> str:
+    """``SLAEvaluationPending`` → ``SLA_EVALUATION_PENDING``: Dixa's fully qualified name of a catalogue event."""
+    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", re.sub(r"([a-z])([A-Z])", r"\1_\2", name)).upper()
+
+
+DIXA_EVENT_NAMES: dict[str, str] = {_fqn(name): name for name in DIXA_EVENTS}
+
+
+def _field(payload: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if payload.get(name) is not None:
+            return payload[name]
+    return None
+
+
+def _text(value: Any) -> str | None:
+    """A short identifier from a JSON value: strings and integers only (a float or an object is no id)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text[:MAX_NAME] or None

@@ -1,0 +1,123 @@
+"""Schema extensions of the default build. None has a ``resolve()`` hook: that would slow every field.
+
+- :class:`ErrorShaping` gives every error an ``extensions.code`` (validation and syntax errors are
+  ``BAD_USER_INPUT``), masks unexpected exceptions as ``INTERNAL`` with the request id (the traceback goes to the
+  log), and adds the request's partial errors (one failing source among several) to the response. In production it
+  also drops graphql-core's "Did you mean ...?" suggestions, which would spell out the schema that introspection
+  no longer shows.
+- :class:`ScopeGuard` refuses an operation whose type the principal's scopes do not cover, before execution.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from gateway.errors import HookgateError
+
+log = logging.getLogger("hookgate.errors")
+
+REQUIRED_SCOPE = {
+    OperationType.QUERY: "read",
+    OperationType.SUBSCRIPTION: "read",
+    OperationType.MUTATION: "write",
+}
+
+
+#: graphql-core's suggestion suffixes: " Did you mean 'url'?", " Did you mean the enum value 'UIPATH'?", ...
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _request_id(context: Any) -> str | None:
+    return getattr(context, "request_id", None)
+
+
+def _production(context: Any) -> bool:
+    services = getattr(context, "services", None)
+    return bool(services is not None and services.settings.production)
+
+
+def shape_error(error: GraphQLError, context: Any) -> GraphQLError:
+    """The error as a client may see it."""
+    original = error.original_error
+    if isinstance(original, HookgateError):
+        if original.code == "INTERNAL":
+            log.error("internal error", exc_info=original, extra={"request_id": _request_id(context)})
+        return error
+    if original is None or isinstance(original, GraphQLError):
+        extensions = dict(error.extensions or {})
+        extensions.setdefault("code", "BAD_USER_INPUT")
+        error.extensions = extensions
+        if _production(context) and "Did you mean" in error.message:
+            error.message = _SUGGESTION.sub("", error.message)
+        return error
+    request_id = _request_id(context)
+    log.error("unexpected error", exc_info=original, extra={"request_id": request_id, "path": error.path})
+    return GraphQLError(
+        "Internal server error",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL", "requestId": request_id},
+    )
+
+
+class ErrorShaping(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except GraphQLError as error:
+            # A hook raised before any result existed (ParserCache raises syntax errors, the token limit's included,
+            # from its own on_parse): Strawberry answers with the exception itself, so shape it on its way out.
+            shape_error(error, self.execution_context.context)
+            raise
+        result = self.execution_context.result
+        if result is None:
+            return
+        context = self.execution_context.context
+        errors = [shape_error(e, context) for e in (result.errors or [])]
+        partial = getattr(context, "partial_errors", None)
+        if partial:
+            errors.extend(partial)
+        result.errors = errors or None
+
+
+class ScopeGuard(SchemaExtension):
+    """Refuses an operation whose type the principal's scopes do not cover: FORBIDDEN, and nothing runs.
+
+    The check is made when the document is validated, because Strawberry's subscribe path ignores a result set in
+    ``on_execute`` (a subscription would start for a key without ``read``). ``ValidationCache`` sets
+    ``pre_execution_errors`` itself, so this extension must come *after* it in the schema's list; ``on_execute``
+    repeats the check for queries and mutations should that order ever change.
+    """
+
+    def _refusal(self) -> GraphQLError | None:
+        principal = getattr(self.execution_context.context, "principal", None)
+        if principal is None:
+            return None
+        needed = REQUIRED_SCOPE.get(self.execution_context.operation_type, "read")
+        if principal.can(needed):
+            return None
+        return GraphQLError(
+            f"API key '{principal.name}' lacks the {needed} scope",
+            extensions={"code": "FORBIDDEN", "scope": needed},
+        )
+
+    def on_validate(self) -> Iterator[None]:
+        refusal = self._refusal()
+        if refusal is not None:
+            # Strawberry skips validation when errors are already set, and answers them instead of executing.
+            self.execution_context.pre_execution_errors = [refusal]
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        refusal = self._refusal()
+        if refusal is not None:
+            self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])
+        yield

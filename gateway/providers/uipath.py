@@ -1,0 +1,395 @@
+"""The UiPath Orchestrator adapter: webhooks over OData v4 (providers.md §1).
+
+Reads push filters down into OData ``$filter`` and follow ``@odata.nextLink`` to the end; reads by id are one
+``$filter=Id eq 1 or Id eq 2 ...`` call per ``max_batch`` ids. Auth is a static bearer token from the config or
+the OAuth2 client-credentials flow, refreshed before expiry and once on a 401 (:class:`RefreshingTokenAuth`).
+
+Updates use PATCH [likely], sending only the changed fields. PUT is the documented verb [doc] but replaces the whole
+webhook, which would need a GET first (a read-modify-write that can lose a concurrent change) and would have to send
+the ``Secret`` back, which a tenant that masks it in reads would then overwrite. So PATCH first, and only if the
+server answers 405 (no PATCH on that version) do we fall back to GET + PUT of the merged object, from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+import orjson
+
+from gateway.config import UiPathSource
+from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
+from gateway.parsing import parse_instant
+from gateway.providers.auth import HeaderAuth, RefreshingTokenAuth
+from gateway.providers.base import Adapter
+from gateway.providers.http import Classify, UpstreamClient, default_error_text
+from gateway.providers.records import (
+    UNSET,
+    Capability,
+    EventTypeRecord,
+    PingRecord,
+    ProbeResult,
+    WebhookFilter,
+    WebhookRecord,
+    WebhookSpec,
+)
+
+WEBHOOKS = "/odata/Webhooks"
+EVENT_TYPES = f"{WEBHOOKS}/UiPath.Server.Configuration.OData.GetEventTypes()"
+#: A webhook Id is an Int64 [doc]; only canonical decimal forms are ids, so "04" or " 4" never reach the server.
+_ID = re.compile(r"0|[1-9][0-9]{0,18}")
+_MAX_ID = 2**63 - 1
+#: Documented error codes [doc]: 1000 invalid request, 1001 name already used, 1002 item not found.
+_ITEM_NOT_FOUND = 1002
+#: A guard against a server whose nextLink never ends; far above any real webhook count.
+_MAX_PAGES = 1000
+
+
+def uipath_error_text(response: httpx.Response) -> str | None:
+    """UiPath's error body ``{"message", "errorCode", "traceId"}`` [stand-in]: the message plus its error code."""
+    text = default_error_text(response)
+    body = _json_or_none(response)
+    code = body.get("errorCode") if isinstance(body, dict) else None
+    if text and isinstance(code, int) and code:
+        return f"{text} (errorCode {code})"
+    return text
+
+
+def uipath_classify(source: str) -> Classify:
+    """errorCode 1002 ("item not found") is NOT_FOUND whatever status it came with; the rest: the default mapping."""
+
+    def classify(response: httpx.Response) -> HookgateError | None:
+        body = _json_or_none(response)
+        if response.status_code != 404 and isinstance(body, dict) and body.get("errorCode") == _ITEM_NOT_FOUND:
+            said = uipath_error_text(response) or "item not found"
+            return NotFound(f"source '{source}' has no such object: {said}", source=source, provider="uipath")
+        return None
+
+    return classify
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def odata_string(value: str) -> str:
+    """An OData string literal: single quotes, with a quote inside doubled [doc]."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def odata_url(path: str, params: Mapping[str, str]) -> str:
+    """``path?$filter=...`` with spaces as ``%20``: httpx's form encoding writes ``+``, which is a space only to
+    servers that form-decode query strings; OData's own examples and Orchestrator's nextLinks use ``%20``."""
+    if not params:
+        return path
+    return path + "?" + "&".join(f"{quote(k, safe='$')}={quote(v, safe=chr(39) + '(),$')}" for k, v in params.items())
+
+
+def parse_id(value: str) -> int | None:
+    """The Int64 Id behind a provider id, or None when the text cannot be one (then no call is made)."""
+    if not _ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= _MAX_ID else None
+
+
+def _field(dto: Mapping[str, Any], name: str) -> Any:
+    """A WebhookDto property in PascalCase [doc], or in camelCase as some Orchestrator versions write it."""
+    if name in dto:
+        return dto[name]
+    return dto.get(name[0].lower() + name[1:])
+
+
+def _events(value: Any) -> tuple[str, ...]:
+    names: list[str] = []
+    for item in value if isinstance(value, list) else ():
+        name = _field(item, "EventType") if isinstance(item, dict) else item
+        if isinstance(name, str) and name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+class UiPathAdapter(Adapter):
+    """One Orchestrator tenant (its base URL up to and excluding ``/odata``)."""
+
+    kind = "uipath"
+    capabilities = frozenset({Capability.WEBHOOKS, Capability.EVENT_TYPES, Capability.PING, Capability.INBOUND_EVENTS})
+    webhook_fields: ClassVar[frozenset[str]] = frozenset(
+        {"url", "events", "subscribe_to_all_events", "enabled", "secret", "allow_insecure_ssl"}
+    )
+    config: UiPathSource
+
+    def __init__(
+        self, name: str, config: UiPathSource, http: UpstreamClient, *, token_auth: RefreshingTokenAuth | None = None
+    ) -> None:
+        super().__init__(name, config, http)
+        #: The client-credentials flow, when configured (tests read ``token_auth.fetches``).
+        self.token_auth = token_auth
+        self._patch_supported = True
+
+    @classmethod
+    def create(
+        cls, name: str, config: UiPathSource, *, transport: httpx.AsyncBaseTransport | None = None, **extras: Any
+    ) -> UiPathAdapter:
+        """Build the adapter and its client. ``extras`` (a lock factory...) are for other kinds and are ignored."""
+        static: httpx.Auth | None = None
+        if config.token is not None:
+            token = config.token
+            static = HeaderAuth("Authorization", lambda _: f"Bearer {token.get_secret_value()}")
+        http = UpstreamClient(
+            source=name,
+            provider=cls.kind,
+            config=config,
+            auth=static,
+            transport=transport,
+            error_text=uipath_error_text,
+            classify=uipath_classify(name),
+        )
+        token_auth: RefreshingTokenAuth | None = None
+        if static is None:
+            # The fetcher needs the client and the client needs the auth: the auth is attached once both exist.
+            token_auth = RefreshingTokenAuth(lambda: _fetch_token(http, name, config))
+            http.http.auth = token_auth
+        return cls(name, config, http, token_auth=token_auth)
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+
+    async def probe(self) -> ProbeResult:
+        return await self.probe_by(lambda: self.http.json("GET", odata_url(WEBHOOKS, {"$top": "1"}), read=True))
+
+    async def list_webhooks(self, filter: WebhookFilter) -> list[WebhookRecord]:
+        """Every webhook matching ``filter``. Url and Enabled go into ``$filter``; the event type is checked here."""
+        clauses: list[str] = []
+        if filter.url is not None:
+            clauses.append(f"Url eq {odata_string(filter.url)}")
+        if filter.enabled is not None:
+            clauses.append(f"Enabled eq {'true' if filter.enabled else 'false'}")
+        params = {"$filter": " and ".join(clauses)} if clauses else {}
+        records = [self._record(dto) for dto in await self._query(params)]
+        # Applied again locally: OData string comparison may ignore case on the server; the gateway's does not.
+        return [record for record in records if record is not None and filter.matches(record)]
+
+    async def get_webhooks(self, ids: Sequence[str]) -> list[WebhookRecord | None]:
+        """One item per id, in order, None where absent. One call per ``max_batch`` distinct ids, run concurrently."""
+        numbers = {key: number for key in ids if (number := parse_id(key)) is not None}
+        distinct = list(dict.fromkeys(numbers.values()))
+        size = self.config.max_batch
+        chunks = [distinct[i : i + size] for i in range(0, len(distinct), size)]
+        answers = await asyncio.gather(
+            *(self._query({"$filter": " or ".join(f"Id eq {n}" for n in chunk)}) for chunk in chunks),
+            return_exceptions=True,
+        )
+        found: dict[int, WebhookRecord] = {}
+        for dtos in answers:
+            if isinstance(dtos, BaseException):
+                raise dtos  # all have finished: nothing is left running behind the error
+            for dto in dtos:
+                record = self._record(dto)
+                if record is not None:
+                    found[int(record.provider_id)] = record
+        return [found.get(numbers[key]) if key in numbers else None for key in ids]
+
+    async def event_types(self) -> list[EventTypeRecord]:
+        body = await self.http.json("GET", EVENT_TYPES, read=True)
+        records: list[EventTypeRecord] = []
+        for item in self._values(body, "event types"):
+            name, group = _field(item, "Name"), _field(item, "Group")
+            if isinstance(name, str) and name:
+                group = group if isinstance(group, str) and group else name.split(".", 1)[0]
+                records.append(EventTypeRecord(provider=self.kind, source=self.name, name=name, group=group))
+        return records
+
+    # -- writes (never retried) -----------------------------------------------------------------------------------
+
+    async def create_webhook(self, spec: WebhookSpec) -> WebhookRecord:
+        if spec.url is UNSET:
+            raise BadUserInput("a UiPath webhook needs a url", field="url", source=self.name, provider=self.kind)
+        body = self._body(spec)
+        body.setdefault("Enabled", True)  # the gateway's default (CONTRACT: enabled = true); Orchestrator's is false
+        if "SubscribeToAllEvents" not in body:
+            # No events named and no choice made: a webhook for nothing would be useless, so it takes every event.
+            body["SubscribeToAllEvents"] = not body.get("Events")
+        dto = await self.http.json("POST", WEBHOOKS, read=False, json=body)
+        return self._written(dto)
+
+    async def update_webhook(self, provider_id: str, spec: WebhookSpec) -> WebhookRecord:
+        path = self._item(provider_id)
+        changes = self._body(spec)
+        if self._patch_supported:
+            try:
+                return self._written(await self.http.json("PATCH", path, read=False, json=changes))
+            except UpstreamError as exc:
+                if exc.status != 405:
+                    raise
+                # [likely] PATCH is not documented; this Orchestrator has none, and said so before changing anything.
+                self._patch_supported = False
+        current = await self.http.json("GET", path, read=True)
+        if not isinstance(current, dict):
+            raise self._unexpected("a webhook")
+        merged = {name: _field(current, name) for name in ("Url", "Enabled", "Secret", "AllowInsecureSsl")}
+        merged["SubscribeToAllEvents"] = bool(_field(current, "SubscribeToAllEvents"))
+        merged["Events"] = [{"EventType": name} for name in _events(_field(current, "Events"))]
+        merged.update(changes)
+        return self._written(await self.http.json("PUT", path, read=False, json=merged))
+
+    async def delete_webhook(self, provider_id: str) -> None:
+        await self.http.request("DELETE", self._item(provider_id), read=False)
+
+    async def ping_webhook(self, provider_id: str) -> PingRecord:
+        """Orchestrator sends a ``ping`` event to the webhook's URL and answers with it (PingEventDto [doc])."""
+        body = await self.http.json(
+            "POST", f"{self._item(provider_id)}/UiPath.Server.Configuration.OData.Ping", read=False
+        )
+        if not isinstance(body, dict):
+            raise self._unexpected("a ping")
+        when = parse_instant(_field(body, "Timestamp")) or parse_instant(_field(body, "EventTime"))
+        return PingRecord(
+            type=str(_field(body, "Type") or "ping"),
+            event_id=str(_field(body, "EventId") or ""),
+            # Newer versions may carry only EventTime; an answer with neither is stamped with our own clock.
+            timestamp=when or datetime.now(UTC),
+        )
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    def _item(self, provider_id: str) -> str:
+        number = parse_id(provider_id)
+        if number is None:
+            raise NotFound(f"source '{self.name}' has no webhook '{provider_id}'", source=self.name, provider=self.kind)
+        return f"{WEBHOOKS}({number})"
+
+    @staticmethod
+    def _body(spec: WebhookSpec) -> dict[str, Any]:
+        """The WebhookDto properties ``spec`` sets (and only those)."""
+        body: dict[str, Any] = {}
+        if spec.url is not UNSET:
+            body["Url"] = spec.url
+        if spec.enabled is not UNSET:
+            body["Enabled"] = spec.enabled
+        if spec.secret is not UNSET:
+            body["Secret"] = spec.secret
+        if spec.allow_insecure_ssl is not UNSET:
+            body["AllowInsecureSsl"] = spec.allow_insecure_ssl
+        if spec.subscribe_to_all_events is not UNSET:
+            body["SubscribeToAllEvents"] = spec.subscribe_to_all_events
+        if spec.events is not UNSET:
+            body["Events"] = [{"EventType": name} for name in spec.events]
+        return body
+
+    async def _query(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """GET /odata/Webhooks with ``params`` and every page after it (``@odata.nextLink``, absolute, used as is)."""
+        body = await self.http.json("GET", odata_url(WEBHOOKS, params), read=True)
+        items = self._values(body, "webhooks")
+        seen: set[str] = set()
+        while isinstance(body, dict) and isinstance(link := body.get("@odata.nextLink"), str) and link:
+            link = self._checked_link(link, seen)
+            body = await self.http.json("GET", link, read=True)
+            items.extend(self._values(body, "webhooks"))
+        return items
+
+    def _checked_link(self, link: str, seen: set[str]) -> str:
+        # A nextLink is absolute [doc] but may be relative on some servers: resolve it against the service root.
+        link = urljoin(f"{self.config.base_url}/", link)
+        # The bearer token goes wherever the link points: never let an answer send it to another origin.
+        if _origin(link) != _origin(self.config.base_url):
+            raise self._unexpected("a next-page link to another host")
+        if link in seen or len(seen) >= _MAX_PAGES:
+            raise self._unexpected("next-page links that never end")
+        seen.add(link)
+        return link
+
+    def _values(self, body: Any, what: str) -> list[dict[str, Any]]:
+        value = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(value, list):
+            raise self._unexpected(what)
+        return [item for item in value if isinstance(item, dict)]
+
+    def _written(self, dto: Any) -> WebhookRecord:
+        record = self._record(dto) if isinstance(dto, dict) else None
+        if record is None:
+            raise self._unexpected("a webhook")
+        return record
+
+    def _record(self, dto: Mapping[str, Any]) -> WebhookRecord | None:
+        """A WebhookDto as a record; None for an item without an Id (it could not be addressed anyway)."""
+        raw_id = _field(dto, "Id")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or parse_id(str(raw_id)) is None:
+            return None
+        url = _field(dto, "Url")
+        insecure = _field(dto, "AllowInsecureSsl")
+        return WebhookRecord(
+            source=self.name,
+            provider=self.kind,
+            provider_id=str(raw_id),
+            url=url if isinstance(url, str) else "",
+            enabled=_field(dto, "Enabled") is True,
+            subscribe_to_all_events=_field(dto, "SubscribeToAllEvents") is True,
+            events=_events(_field(dto, "Events")),
+            has_secret=bool(_field(dto, "Secret")),  # the Secret itself never leaves this function
+            allow_insecure_ssl=insecure if isinstance(insecure, bool) else None,
+            authorization_type=None,  # Orchestrator signs its deliveries instead (X-UiPath-Signature)
+        )
+
+    def _unexpected(self, what: str) -> UpstreamError:
+        return UpstreamError(
+            f"source '{self.name}' answered {what} in a shape the gateway does not understand",
+            source=self.name,
+            provider=self.kind,
+        )
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+async def _fetch_token(http: UpstreamClient, name: str, config: UiPathSource) -> tuple[str, float]:
+    """One client-credentials token [likely]: ``POST {identity_url}/identity_/connect/token`` with a form body.
+
+    Sent on the same pooled client with ``auth=None`` so that it does not go through the auth flow it feeds, and
+    outside :meth:`UpstreamClient.request` because it runs inside a request that already holds a concurrency slot and
+    the deadline. Its failures name the source and the OAuth error code, never the client secret.
+    """
+    assert config.identity_url is not None
+    assert config.client_id is not None
+    assert config.client_secret is not None
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": config.client_id,
+        "client_secret": config.client_secret.get_secret_value(),
+        "scope": config.scope,
+    }
+    with http.map_transport_errors():
+        response = await http.http.request(
+            "POST", f"{config.identity_url}/identity_/connect/token", data=form, auth=None
+        )
+    body = _json_or_none(response)
+    if response.status_code != 200:
+        code = body.get("error") if isinstance(body, dict) else None
+        said = f": {code}" if isinstance(code, str) and code.isascii() and len(code) < 64 else ""
+        raise UpstreamError(
+            f"source '{name}' could not get an access token (HTTP {response.status_code}){said}",
+            status=response.status_code,
+            source=name,
+            provider="uipath",
+        )
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise UpstreamError(
+            f"source '{name}' answered the token request without an access token",
+            status=response.status_code,
+            source=name,
+            provider="uipath",
+        )
+    expires_in = body.get("expires_in")
+    # The flow's documented default lifetime is one hour; an answer without one is taken at that.
+    lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else 3600.0
+    return token, lifetime

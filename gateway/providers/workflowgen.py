@@ -1,0 +1,582 @@
+"""The WorkflowGen adapter: operations through the incoming-webhook application, reads through GraphQL.
+
+Wire formats: providers.md §2.
+
+- Writes: ``POST {base_url}/wfgen/hooks/{hook_token}`` with ``{"operation": ..., "args": {"input": {...}}}`` [doc],
+  answered by one key named after the operation [stand-in], or by ``{"errors": [{"message", "extensions":
+  {"code"}}]}`` at 200 or 400 [stand-in]. Sent exactly once: a lost answer is not a reason to launch a second request.
+- Reads: ``POST {base_url}/wfgen/graphql`` with Basic auth [likely] and ``x-wfgen-impersonate-username`` [likely]. Every
+  lookup of one batch is an alias in one document (``r0: request(number: 1) {...}``), so a page of N requests costs
+  one upstream call, not N. Reads are retried.
+
+The hook token is the application's only credential, a password in the URL. It never enters an ``httpx.Request``
+that the client builds: hook calls go to ``/wfgen/hooks/-`` and :class:`HookTokenTransport` writes the token into the
+copy of the request it hands to the network transport. httpx's INFO log line ("HTTP Request: POST .../hooks/-"), its
+exceptions and ``response.request`` therefore only ever see the placeholder. Error messages are built from the source
+name, the operation and WorkflowGen's own message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from gateway.config import WorkflowGenSource
+from gateway.errors import (
+    BadUserInput,
+    CircuitOpen,
+    Forbidden,
+    HookgateError,
+    NotFound,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from gateway.parsing import parse_instant
+from gateway.providers.base import Adapter
+from gateway.providers.http import UpstreamClient, build_transport
+from gateway.providers.records import (
+    Capability,
+    DataValueRecord,
+    FileValueRecord,
+    ProbeResult,
+    WorkflowActionRecord,
+    WorkflowRequestRecord,
+    WorkflowUserRecord,
+)
+
+#: The seven operations of the incoming webhook application [doc].
+OPERATIONS: frozenset[str] = frozenset(
+    {
+        "createRequest",
+        "updateRequestDataset",
+        "cancelRequest",
+        "completeAction",
+        "cancelAction",
+        "assignAction",
+        "cancelActionAssignment",
+    }
+)
+
+GRAPHQL_PATH = "/wfgen/graphql"
+HOOK_PREFIX = "/wfgen/hooks/"
+#: What stands in the URL for the hook token until :class:`HookTokenTransport` sends the request.
+HOOK_PLACEHOLDER = "-"
+IMPERSONATE_HEADER = "x-wfgen-impersonate-username"  # [likely]
+JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+#: Statuses after which the adapter reads the body itself: WorkflowGen's error list says more than the status.
+#: 429 and 5xx stay with UpstreamClient (retries, breaker).
+ANSWERED: tuple[int, ...] = (*range(200, 300), *(status for status in range(400, 500) if status != 429))
+
+# One fragment per type, so that a batch of N aliases stays a short document. Shapes [likely] per providers.md.
+# Beyond them the reads rely on Request.process { name version }, Action.requestNumber, the root field
+# action(requestNumber:, number:) and viewer [stand-in: what the simulator serves]. A real server's schema is at
+# /wfgen/graphql/schema: check these there before pointing the gateway at a tenant; an unknown field fails the whole
+# document (GraphQL validation), so a mismatch shows at once as UPSTREAM_ERROR, never as silently missing data.
+ACTION_FIELDS = """fragment HookgateAction on Action {
+  id number requestNumber name status openedAt closedAt assignee { id userName }
+}"""
+REQUEST_FIELDS = """fragment HookgateRequest on Request {
+  id number description status openedAt closedAt
+  process { name version }
+  requester { id userName }
+  actions { items { ...HookgateAction } }
+  dataset { items { name textValue numericValue dateTimeValue fileValue { name contentType size description } } }
+}"""
+
+
+class HookTokenTransport(httpx.AsyncBaseTransport):
+    """Puts the hook token into a hook call's URL on the way out, and nowhere else.
+
+    The client addresses hook calls to ``/wfgen/hooks/-``; only the request copy given to the inner (network)
+    transport carries the real token, so it never shows in httpx's logs, exceptions or ``response.request``.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, hook_token: str) -> None:
+        self._inner = inner
+        self._segment = quote(hook_token, safe="").encode()
+
+    def __repr__(self) -> str:
+        return "HookTokenTransport(<secret>)"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        placeholder = f"{HOOK_PREFIX}{HOOK_PLACEHOLDER}".encode()
+        if request.url.raw_path.endswith(placeholder):
+            raw_path = request.url.raw_path[: -len(HOOK_PLACEHOLDER)] + self._segment
+            request = httpx.Request(
+                request.method,
+                request.url.copy_with(raw_path=raw_path),
+                headers=request.headers,
+                stream=request.stream,
+                extensions=request.extensions,
+            )
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+# -- WorkflowGen global ids [doc]: base64 of "Request:1", "Action:1---2" ---------------------------------------------
+
+
+def encode_global_id(kind: str, native: int | str) -> str:
+    return base64.b64encode(f"{kind}:{native}".encode()).decode()
+
+
+def _decode_global_id(value: object, kind: str) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode()
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text, which b64decode refuses
+        return None
+    prefix, sep, native = decoded.partition(":")
+    return native if sep and prefix == kind and native else None
+
+
+def request_number_of(global_id: object) -> int | None:
+    """The request number in a WorkflowGen request id (``UmVxdWVzdDox`` → 1); None if it is not one."""
+    native = _decode_global_id(global_id, "Request")
+    return int(native) if native is not None and native.isdigit() else None
+
+
+def action_key_of(global_id: object) -> tuple[int, int] | None:
+    """(request number, action number) in a WorkflowGen action id (``Action:1---2``); None if it is not one."""
+    native = _decode_global_id(global_id, "Action")
+    if native is None:
+        return None
+    request_part, sep, action_part = native.partition("---")
+    if not (sep and request_part.isdigit() and action_part.isdigit()):
+        return None
+    return int(request_part), int(action_part)
+
+
+# -- tolerant parsing ------------------------------------------------------------------------------------------------
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _items(value: Any) -> list[Any]:
+    """A list from ``{"items": [...]}`` (WorkflowGen's pages), ``{"edges": [{"node"}]}`` or a bare list."""
+    if isinstance(value, dict):
+        if isinstance(value.get("items"), list):
+            return list(value["items"])
+        if isinstance(value.get("edges"), list):
+            return [edge.get("node") for edge in value["edges"] if isinstance(edge, dict)]
+        return []
+    return list(value) if isinstance(value, list) else []
+
+
+def parse_user(value: Any) -> WorkflowUserRecord | None:
+    if not isinstance(value, dict):
+        return None
+    user_name = _str(value.get("userName"))
+    if user_name is None:
+        return None
+    return WorkflowUserRecord(user_name=user_name, id=_str(value.get("id")))
+
+
+def parse_data_value(value: Any) -> DataValueRecord | None:
+    if not isinstance(value, dict) or _str(value.get("name")) is None:
+        return None
+    file_value = None
+    raw_file = value.get("fileValue")
+    if isinstance(raw_file, dict) and _str(raw_file.get("name")) is not None:
+        file_value = FileValueRecord(
+            name=raw_file["name"],
+            content_type=_str(raw_file.get("contentType")),
+            size=_int(raw_file.get("size")),
+            description=_str(raw_file.get("description")),
+        )
+    return DataValueRecord(
+        name=value["name"],
+        text_value=_str(value.get("textValue")),
+        numeric_value=_float(value.get("numericValue")),
+        date_time_value=parse_instant(value.get("dateTimeValue")),
+        file_value=file_value,
+    )
+
+
+def parse_action(source: str, value: Any, request_number: int | None = None) -> WorkflowActionRecord | None:
+    """An action from a GraphQL ``Action`` or an operation's ``action`` payload; None if it lacks its numbers."""
+    if not isinstance(value, dict):
+        return None
+    number = _int(value.get("number"))
+    parent = value.get("request")
+    req_number = _int(value.get("requestNumber"))
+    if req_number is None and isinstance(parent, dict):
+        req_number = _int(parent.get("number"))
+    if req_number is None:
+        req_number = request_number
+    if number is None and req_number is not None:
+        key = action_key_of(value.get("id"))
+        number = key[1] if key else None
+    if number is None or req_number is None:
+        return None
+    return WorkflowActionRecord(
+        source=source,
+        provider_id=_str(value.get("id")) or encode_global_id("Action", f"{req_number}---{number}"),
+        number=number,
+        request_number=req_number,
+        name=_str(value.get("name")),
+        status=_str(value.get("status")),
+        assignee=parse_user(value.get("assignee")),
+        opened_at=parse_instant(value.get("openedAt")),
+        closed_at=parse_instant(value.get("closedAt")),
+    )
+
+
+def parse_request(source: str, value: Any) -> WorkflowRequestRecord | None:
+    """A request from a GraphQL ``Request`` or an operation's ``request`` payload; None if it lacks its number."""
+    if not isinstance(value, dict):
+        return None
+    number = _int(value.get("number"))
+    if number is None:
+        number = request_number_of(value.get("id"))
+    if number is None:
+        return None
+    raw_process = value.get("process")
+    process: dict[str, Any] = raw_process if isinstance(raw_process, dict) else {}
+    actions = (parse_action(source, item, number) for item in _items(value.get("actions")))
+    dataset = (parse_data_value(item) for item in _items(value.get("dataset")))
+    return WorkflowRequestRecord(
+        source=source,
+        provider_id=_str(value.get("id")) or encode_global_id("Request", number),
+        number=number,
+        # Either casing of where the process is named: nested (what GraphQL serves) or flat.
+        process_name=_str(process.get("name")) or _str(value.get("processName")),
+        process_version=_int(process.get("version")) or _int(value.get("processVersion")),
+        status=_str(value.get("status")),
+        description=_str(value.get("description")),
+        opened_at=parse_instant(value.get("openedAt")),
+        closed_at=parse_instant(value.get("closedAt")),
+        requester=parse_user(value.get("requester")),
+        actions=tuple(action for action in actions if action is not None),
+        dataset=tuple(data for data in dataset if data is not None),
+    )
+
+
+def _unique(keys: Sequence[Any]) -> list[Any]:
+    return list(dict.fromkeys(keys))
+
+
+def _chunks(keys: list[Any], size: int) -> list[list[Any]]:
+    return [keys[start : start + size] for start in range(0, len(keys), size)]
+
+
+def _number(value: Any, what: str) -> int:
+    """A key as an int. WorkflowGen numbers start at 1: a smaller one is simply missing, not an error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadUserInput(f"{what} must be an integer, not {type(value).__name__}", field=what)
+    return value
+
+
+class WorkflowGenAdapter(Adapter):
+    """One WorkflowGen server: the :class:`~gateway.providers.base.Workflow` capability.
+
+    ``run_operation`` sends one of :data:`OPERATIONS` through the incoming webhook application; ``get_requests``
+    and ``get_actions`` batch reads into one GraphQL document per ``max_batch`` keys.
+    """
+
+    kind = "workflowgen"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.WORKFLOW, Capability.INBOUND_EVENTS})
+    config: WorkflowGenSource
+
+    def __init__(self, name: str, config: WorkflowGenSource, http: UpstreamClient) -> None:
+        super().__init__(name, config, http)
+        self._graphql_auth: httpx.Auth | None = None
+        if config.graphql_username is not None:
+            password = config.graphql_password.get_secret_value() if config.graphql_password else ""
+            self._graphql_auth = httpx.BasicAuth(config.graphql_username, password)
+        self._graphql_headers = dict(JSON_HEADERS)
+        if config.impersonate_username:
+            self._graphql_headers[IMPERSONATE_HEADER] = config.impersonate_username
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        config: WorkflowGenSource,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **extras: Any,
+    ) -> WorkflowGenAdapter:
+        inner = transport or build_transport(config)
+        wrapped = HookTokenTransport(inner, config.hook_token.get_secret_value())
+        return cls(name, config, UpstreamClient(source=name, provider=cls.kind, config=config, transport=wrapped))
+
+    def _ctx(self) -> dict[str, Any]:
+        return {"source": self.name, "provider": self.kind}
+
+    # -- writes ---------------------------------------------------------------------------------------------------
+
+    async def run_operation(self, operation: str, input: Mapping[str, Any]) -> dict[str, Any]:
+        """Run one operation of the incoming webhook application; return the payload under its key.
+
+        ``input`` is the operation's ``args.input`` in WorkflowGen's field names (``processName``, ``parameters``,
+        ``requestNumber``, ``onBehalfOfUserName``...); values may include ``datetime`` objects. Sent exactly once.
+        WorkflowGen's refusals map by ``extensions.code``: FORBIDDEN → :class:`Forbidden`, NOT_FOUND →
+        :class:`NotFound`, anything else → :class:`BadUserInput`, each quoting WorkflowGen's message.
+        """
+        if operation not in OPERATIONS:
+            raise BadUserInput(
+                f"'{operation}' is not a WorkflowGen operation; expected one of {', '.join(sorted(OPERATIONS))}",
+                field="operation",
+                **self._ctx(),
+            )
+        if not isinstance(input, Mapping):
+            raise BadUserInput(f"{operation}: input must be an object", field="input", **self._ctx())
+        envelope = {"operation": operation, "args": {"input": dict(input)}}
+        response = await self.http.request(
+            "POST",
+            HOOK_PREFIX + HOOK_PLACEHOLDER,
+            read=False,
+            ok=ANSWERED,
+            content=orjson.dumps(envelope),
+            headers=JSON_HEADERS,
+        )
+        body = _loads(response)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, list) and errors:
+            raise self._operation_error(operation, errors, response.status_code)
+        if response.status_code >= 300:
+            raise self._hook_status_error(response)
+        if body is None:
+            body = self.http.decode(response)  # raises the "not JSON" UpstreamError
+        payload = body.get(operation) if isinstance(body, dict) else None
+        if not isinstance(payload, dict):
+            raise UpstreamError(
+                f"source '{self.name}' answered {operation} without its payload",
+                status=response.status_code,
+                **self._ctx(),
+            )
+        return payload
+
+    def _operation_error(self, operation: str, errors: list[Any], status: int) -> HookgateError:
+        messages = [str(e.get("message") or "") for e in errors if isinstance(e, dict)]
+        message = "; ".join(m for m in messages if m) or "no message"
+        first: dict[str, Any] = next((e for e in errors if isinstance(e, dict)), {})
+        raw_extensions = first.get("extensions")
+        extensions: dict[str, Any] = raw_extensions if isinstance(raw_extensions, dict) else {}
+        code = str(extensions.get("code") or "").upper()
+        text = f"{operation} on source '{self.name}' failed: {message}"
+        if code == "FORBIDDEN":
+            return Forbidden(text, **self._ctx())
+        if code == "NOT_FOUND":
+            return NotFound(text, **self._ctx())
+        if code == "UNAUTHENTICATED" or status == 401:
+            # The gateway's credential, not the caller's: a configuration problem, hence not UNAUTHENTICATED.
+            return UpstreamError(
+                f"source '{self.name}' rejected the gateway's hook token (check hook_token): {message}",
+                status=status if status >= 400 else 401,
+                **self._ctx(),
+            )
+        return BadUserInput(text, **self._ctx())
+
+    def _hook_status_error(self, response: httpx.Response) -> HookgateError:
+        status = response.status_code
+        if status == 401:
+            return UpstreamError(
+                f"source '{self.name}' rejected the gateway's hook token (check hook_token)",
+                status=status,
+                **self._ctx(),
+            )
+        if status == 404:
+            # Without WorkflowGen's error list a 404 means the URL, i.e. no application behind the hook token.
+            return UpstreamError(
+                f"source '{self.name}' has no incoming webhook application at the configured base_url and hook_token",
+                status=status,
+                **self._ctx(),
+            )
+        return self.http.error_for(response)
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+
+    async def get_requests(self, numbers: Sequence[int]) -> list[WorkflowRequestRecord | None]:
+        """Requests by number, in the keys' order, None where missing (or not visible to the GraphQL user).
+
+        Duplicates are fetched once; each ``max_batch`` distinct numbers are one aliased GraphQL document.
+        """
+        keys = _unique([n for n in numbers if _number(n, "number") >= 1])
+        found: dict[int, WorkflowRequestRecord | None] = {}
+        for chunk, nodes in await self._batch(keys, self._request_selection, REQUEST_FIELDS + "\n" + ACTION_FIELDS):
+            for number, node in zip(chunk, nodes, strict=True):
+                found[number] = parse_request(self.name, node)
+        return [found.get(n) for n in numbers]
+
+    async def get_actions(self, keys: Sequence[tuple[int, int]]) -> list[WorkflowActionRecord | None]:
+        """Actions by (request number, action number), in the keys' order, None where missing.
+
+        One aliased ``action(requestNumber:, number:)`` per distinct key, ``max_batch`` keys per document.
+        """
+        unique = _unique([(r, n) for r, n in keys if _number(r, "requestNumber") >= 1 and _number(n, "number") >= 1])
+        found: dict[tuple[int, int], WorkflowActionRecord | None] = {}
+        for chunk, nodes in await self._batch(unique, self._action_selection, ACTION_FIELDS):
+            for key, node in zip(chunk, nodes, strict=True):
+                record = parse_action(self.name, node, key[0])
+                found[key] = record if record is not None and record.number == key[1] else None
+        return [found.get((r, n)) for r, n in keys]
+
+    async def get_requests_by_id(self, ids: Sequence[str]) -> list[WorkflowRequestRecord | None]:
+        """Requests by WorkflowGen global id (``base64("Request:1")``), decoded locally [doc]; None for an id
+        that names no request (malformed, or another type's)."""
+        numbers = [request_number_of(i) for i in ids]
+        records = await self.get_requests([n for n in numbers if n is not None])
+        by_number = {r.number: r for r in records if r is not None}
+        return [by_number.get(n) if n is not None else None for n in numbers]
+
+    async def get_actions_by_id(self, ids: Sequence[str]) -> list[WorkflowActionRecord | None]:
+        """Actions by WorkflowGen global id (``base64("Action:1---2")``), decoded locally [doc]."""
+        keys = [action_key_of(i) for i in ids]
+        records = await self.get_actions([k for k in keys if k is not None])
+        by_key = {(r.request_number, r.number): r for r in records if r is not None}
+        return [by_key.get(k) if k is not None else None for k in keys]
+
+    @staticmethod
+    def _request_selection(alias: str, number: int) -> str:
+        return f"{alias}: request(number: {number}) {{ ...HookgateRequest }}"
+
+    @staticmethod
+    def _action_selection(alias: str, key: tuple[int, int]) -> str:
+        return f"{alias}: action(requestNumber: {key[0]}, number: {key[1]}) {{ ...HookgateAction }}"
+
+    async def _batch(
+        self, keys: list[Any], select: Callable[[str, Any], str], fragments: str
+    ) -> list[tuple[list[Any], list[Any]]]:
+        """Per chunk of keys: the chunk and the node each alias answered (None where null). Chunks run at once."""
+        chunks = _chunks(keys, self.config.max_batch)
+
+        async def one(chunk: list[Any]) -> tuple[list[Any], list[Any]]:
+            aliases = [f"k{index}" for index in range(len(chunk))]
+            selections = "\n  ".join(select(alias, key) for alias, key in zip(aliases, chunk, strict=True))
+            data = await self._query(f"query HookgateBatch {{\n  {selections}\n}}\n{fragments}", aliases)
+            return chunk, [data.get(alias) for alias in aliases]
+
+        return list(await asyncio.gather(*(one(chunk) for chunk in chunks)))
+
+    async def _query(self, document: str, aliases: Sequence[str] = ()) -> dict[str, Any]:
+        """Run one read document; return ``data``. An alias that came back null with an error is a missing key
+        when the error says NOT_FOUND; any other error fails the whole document."""
+        response = await self.http.request(
+            "POST",
+            GRAPHQL_PATH,
+            read=True,
+            ok=ANSWERED,
+            content=orjson.dumps({"query": document}),
+            headers=self._graphql_headers,
+            auth=self._graphql_auth,
+        )
+        body = _loads(response)
+        if not isinstance(body, dict):
+            if response.status_code >= 300:
+                raise self._read_error(response.status_code, None, [])
+            self.http.decode(response)  # raises for a body that is not JSON
+            raise UpstreamError(
+                f"source '{self.name}' answered a GraphQL read with an unexpected body",
+                status=response.status_code,
+                **self._ctx(),
+            )
+        raw_data = body.get("data")
+        data: dict[str, Any] | None = raw_data if isinstance(raw_data, dict) else None
+        raw_errors = body.get("errors")
+        errors = [e for e in raw_errors if isinstance(e, dict)] if isinstance(raw_errors, list) else []
+        if response.status_code >= 300 or data is None:
+            raise self._read_error(response.status_code, body, errors)
+        for error in errors:
+            path = error.get("path")
+            alias = path[0] if isinstance(path, list) and path and isinstance(path[0], str) else None
+            if alias is not None and alias in aliases and data.get(alias) is None and _is_not_found(error):
+                continue
+            raise self._read_error(response.status_code, body, [error])
+        return data
+
+    def _read_error(self, status: int, body: Any, errors: list[dict[str, Any]]) -> HookgateError:
+        message = "; ".join(str(e.get("message")) for e in errors if e.get("message")) or f"HTTP {status}"
+        codes = {str((e.get("extensions") or {}).get("code") or "").upper() for e in errors}
+        if status == 401 or "UNAUTHENTICATED" in codes:
+            return UpstreamError(
+                f"source '{self.name}' rejected the gateway's GraphQL credentials "
+                f"(check graphql_username, graphql_password, impersonate_username): {message}",
+                status=401,
+                **self._ctx(),
+            )
+        if status == 403 or "FORBIDDEN" in codes:
+            return Forbidden(f"source '{self.name}' refused the read: {message}", **self._ctx())
+        # A read document is the gateway's own: a GraphQL error in it is an upstream problem, not the caller's.
+        return UpstreamError(
+            f"source '{self.name}' could not answer the read: {message}",
+            status=status,
+            **self._ctx(),
+        )
+
+    # -- probe ----------------------------------------------------------------------------------------------------
+
+    async def probe(self) -> ProbeResult:
+        """One GraphQL read (``viewer``): is the server reachable and are the read credentials accepted?
+
+        The hook token is not checked: the webhook application has no call without an effect.
+        """
+        try:
+            data = await self._query("query HookgateProbe { viewer { userName } }")
+        except HookgateError as exc:
+            reachable = not isinstance(exc, _UNREACHABLE)
+            return ProbeResult(reachable=reachable, authenticated=False, detail=str(exc))
+        viewer = data.get("viewer")
+        who = _str(viewer.get("userName")) if isinstance(viewer, dict) else None
+        detail = f"GraphQL reads as '{who}'" if who else "GraphQL reads work"
+        return ProbeResult(reachable=True, authenticated=True, detail=f"{detail}; hook token not checked")
+
+
+def _loads(response: httpx.Response) -> Any:
+    """The body as JSON, or None when it is empty or not JSON (callers decide what that means)."""
+    if not response.content:
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _is_not_found(error: Mapping[str, Any]) -> bool:
+    extensions = error.get("extensions")
+    code = str(extensions.get("code") or "") if isinstance(extensions, dict) else ""
+    message = str(error.get("message") or "").lower()
+    return code.upper() == "NOT_FOUND" or "not found" in message or "does not exist" in message
+
+
+#: Failures that mean no answer came back at all.
+_UNREACHABLE = (UpstreamUnavailable, UpstreamTimeout, CircuitOpen)

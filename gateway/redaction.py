@@ -1,0 +1,168 @@
+"""Secrets never reach a log line: one filter over every log record the process makes.
+
+Secrets are write-only (CONTRACT.md): never in a response, an error, a log line or a metric label. Responses and
+errors are kept clean where they are built; logs are cleaned here, in one place, because the lines that would leak
+are written by libraries: httpx logs every request URL at INFO, and a WorkflowGen hook URL
+(``/wfgen/hooks/<token>/...``) carries a password-equivalent token.
+
+:func:`redact` replaces, in any text,
+
+- every secret value the configuration holds (registered by :func:`install_redaction`; values of at least
+  :data:`MIN_SECRET_LENGTH` characters, so that a short word such as a sandbox password does not blank out
+  ordinary text), and
+- what looks like a credential whatever its value: the token in a WorkflowGen hook URL, ``Bearer``/``Basic``
+  credentials, ``token=``/``password=``-style query parameters, and ``"password": "..."``-style JSON members.
+
+:class:`RedactingFilter` applies it to a log record's message, arguments, exception text and stack. Installed as
+part of the log record factory, it runs for every record of every logger (httpx, uvicorn, aiohttp, ours), whichever
+handler later writes it: a filter on one logger or handler would miss records that reach others.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+#: Shorter secret values are not redacted by value (the patterns below still apply).
+MIN_SECRET_LENGTH = 8
+MASK = "***"
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # WorkflowGen's hook URL: the path segment after /hooks/ is the hook token (the adapter's own placeholder,
+    # "/hooks/-", which its transport replaces on the wire, is left readable).
+    (re.compile(r"(/wfgen/hooks/)[^/?#\s\"']{2,}"), rf"\1{MASK}"),
+    # Authorization header values ("basic" in lower case is too common a word to take the next one for a secret).
+    (re.compile(r"\b([Bb]earer|BEARER|Basic|BASIC)\s+[A-Za-z0-9._~+/=-]{4,}"), rf"\1 {MASK}"),
+    # Credentials in query strings.
+    (
+        re.compile(
+            r"(?i)([?&](?:token|access_token|api_key|apikey|key|secret|password|pwd|signature|sig|private_key)=)"
+            r"[^&#\s\"']+"
+        ),
+        rf"\1{MASK}",
+    ),
+    # Credentials in JSON or Python-dict text.
+    (
+        re.compile(
+            r"(?i)([\"'](?:password|secret|secretkey|secret_key|token|access_token|refresh_token|api_key|apikey|"
+            r"client_secret|private_key|privatekey|hook_token|webhook_secret|authorization)[\"']\s*:\s*[\"'])"
+            r"[^\"']*"
+        ),
+        rf"\1{MASK}",
+    ),
+)
+
+
+class _Secrets:
+    """The secret values to blank out, longest first (a secret containing another is blanked whole)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: tuple[str, ...] = ()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, values: Iterable[str]) -> None:
+        with self._lock:
+            merged = set(self._values) | {v for v in values if len(v) >= MIN_SECRET_LENGTH}
+            if merged == set(self._values):
+                return
+            self._values = tuple(sorted(merged, key=len, reverse=True))
+            self._pattern = re.compile("|".join(re.escape(v) for v in self._values))
+
+    def sub(self, text: str) -> str:
+        pattern = self._pattern
+        return pattern.sub(MASK, text) if pattern is not None else text
+
+
+_SECRETS = _Secrets()
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret value and every credential-looking part replaced by ``***``."""
+    text = _SECRETS.sub(text)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def secret_values(model: Any) -> list[str]:
+    """Every ``SecretStr`` value held anywhere in a settings object (sources' credentials, API keys...)."""
+    found: list[str] = []
+    if isinstance(model, SecretStr):
+        found.append(model.get_secret_value())
+    elif isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            found.extend(secret_values(getattr(model, name)))
+    elif isinstance(model, dict):
+        for value in model.values():
+            found.extend(secret_values(value))
+    elif isinstance(model, list | tuple | set | frozenset):
+        for value in model:
+            found.extend(secret_values(value))
+    return found
+
+
+def _redacted_arg(value: Any, depth: int = 0) -> Any:
+    """``value`` with its secrets blanked, keeping its type where it can: structlog passes its event as a dict."""
+    if value is None or isinstance(value, bool | int | float):
+        return value  # keeps %d and %f working
+    if isinstance(value, str):
+        return redact(value)
+    if depth < 4 and isinstance(value, dict):
+        return {_redacted_arg(k, depth + 1): _redacted_arg(v, depth + 1) for k, v in value.items()}
+    if depth < 4 and type(value) in (list, tuple):  # not subclasses: a namedtuple is built differently
+        return type(value)(_redacted_arg(v, depth + 1) for v in value)
+    text = str(value)
+    cleaned = redact(text)
+    return value if cleaned == text else cleaned
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record in place so that whatever formats it later sees no secret. Never drops a record.
+
+    Arguments are redacted one by one (not merged into the message) so that formatters reading ``record.args``,
+    such as uvicorn's access log, keep working.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _redacted_arg(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted_arg(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _redacted_arg(v) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            # Formatters print exc_text when it is set: format the traceback once, cleaned.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_FILTER = RedactingFilter()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_redaction(secrets: Iterable[str] = ()) -> RedactingFilter:
+    """Register ``secrets`` and make every log record pass :class:`RedactingFilter` as it is made. Idempotent."""
+    global _installed
+    _SECRETS.add(secrets)
+    with _install_lock:
+        if not _installed:
+            make_record = logging.getLogRecordFactory()
+
+            def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+                record = make_record(*args, **kwargs)
+                _FILTER.filter(record)
+                return record
+
+            logging.setLogRecordFactory(redacting_factory)
+            _installed = True
+    return _FILTER

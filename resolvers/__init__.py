@@ -1,0 +1,1 @@
+"""Resolver functions, grouped by domain. They never import a provider module: they go through the context."""

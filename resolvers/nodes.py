@@ -1,0 +1,97 @@
+"""``node(id:)`` and ``nodes(ids:)``: route a global id to its source's loader by the type it encodes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+
+from gateway.context import Info, path_of
+from resolvers.workflow import parse_action_native
+from schema.ids import decode_id
+from schema.types import Node, Webhook, WebhookJoins, WorkflowAction, WorkflowRequest
+
+#: What is awaited for one id, and how its result becomes the answer.
+Started = tuple[Awaitable[Any], Callable[[Any], Node | None]]
+
+
+def _start(info: Info, id: str, joins: WebhookJoins) -> Started | None:
+    """Decode ``id`` and queue its load on the request's loader, without waiting: every id of the request is in the
+    loader's batch before anything waits. None when no object can be behind the id (its source is not configured,
+    or its type is not one of ours); raises BAD_USER_INPUT for an id that is not a Hookgate id."""
+    gid = decode_id(id)
+    ctx = info.context
+    if gid.source not in ctx.services.adapters and gid.type != "InboundEvent":
+        return None  # the source is no longer configured: the object cannot be reached
+    if gid.type == "Webhook":
+        return ctx.loaders.webhooks(gid.source).load(gid.native), lambda r: _webhook(r, joins)
+    if gid.type == "WorkflowRequest" and gid.native.isdigit():
+        return ctx.loaders.requests(gid.source).load(int(gid.native)), _request
+    if gid.type == "WorkflowAction":
+        return ctx.loaders.actions(gid.source).load(parse_action_native(gid)), _action
+    if gid.type == "InboundEvent":
+        from resolvers.events import load_event
+
+        return load_event(info, gid.native), _same
+    return None
+
+
+def _webhook(record: Any, joins: WebhookJoins) -> Node | None:
+    return None if record is None else Webhook.from_record(record, joins)
+
+
+def _request(record: Any) -> Node | None:
+    return None if record is None else WorkflowRequest.from_record(record)
+
+
+def _action(record: Any) -> Node | None:
+    return None if record is None else WorkflowAction.from_record(record)
+
+
+def _same(node: Any) -> Node | None:
+    return node  # type: ignore[no-any-return]
+
+
+async def node(info: Info, id: strawberry.ID) -> Node | None:
+    started = _start(info, id, WebhookJoins(info))
+    if started is None:
+        return None
+    pending, finish = started
+    return finish(await pending)
+
+
+async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    """One answer per id, in order; an id whose source fails is null, with an error at its index.
+
+    The loads are queued first and awaited together: loader futures are gathered as they are (no task per id), so
+    50 ids of one source are one batch and one upstream call, at the cost of one wait.
+    """
+    joins = WebhookJoins(info)
+    answer: list[Node | None] = [None] * len(ids)
+    failures: dict[int, BaseException] = {}
+    started: list[tuple[int, Started]] = []
+    for index, id in enumerate(ids):
+        try:
+            found = _start(info, id, joins)
+        except Exception as exc:
+            failures[index] = exc
+            continue
+        if found is not None:
+            started.append((index, found))
+    results = await asyncio.gather(*(pending for _, (pending, _finish) in started), return_exceptions=True)
+    for (index, (_pending, finish)), result in zip(started, results, strict=True):
+        if isinstance(result, BaseException):
+            failures[index] = result
+            continue
+        try:
+            answer[index] = finish(result)
+        except Exception as exc:
+            failures[index] = exc
+    for index in sorted(failures):
+        failure = failures[index]
+        if not isinstance(failure, Exception):
+            raise failure
+        info.context.add_partial(failure, path_of(info, index))
+    return answer

@@ -1,0 +1,255 @@
+"""Webhooks and event types: the merged list across sources, by-id reads, and the registry writes."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import strawberry
+
+from gateway.context import Info
+from gateway.errors import BadUserInput
+from gateway.providers.base import EventCatalogue, WebhookPinger, WebhookRegistry, require
+from gateway.providers.records import (
+    UNSET,
+    Capability,
+    WebhookAuthorization,
+    WebhookFilter,
+    WebhookRecord,
+    WebhookSpec,
+)
+from resolvers.common import decode_cursor, encode_cursor, gather_sources, natural_key
+from resolvers.loading import check_first
+from resolvers.mutations import mutation
+from schema.connections import Connection
+from schema.enums import Provider
+from schema.ids import expect_id
+from schema.inputs import (
+    CreateWebhookInput,
+    DeleteWebhookInput,
+    PingWebhookInput,
+    UpdateWebhookInput,
+    WebhookAuthorizationInput,
+)
+from schema.payloads import DeleteWebhookPayload, PingWebhookPayload, WebhookPayload
+from schema.types import EventType, Webhook, WebhookJoins
+
+# -- queries --------------------------------------------------------------------------------------------------------
+
+
+async def webhooks(
+    info: Info,
+    source: str | None = None,
+    provider: Provider | None = None,
+    enabled: bool | None = None,
+    event_type: str | None = None,
+    url: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Connection[Webhook]:
+    """Every matching webhook of every (healthy) source, in a stable order: sources as configured, then by id."""
+    limit = check_first(info, first)
+    services = info.context.services
+    adapters = services.select(
+        source=source, provider=provider.value if provider else None, capability=Capability.WEBHOOKS
+    )
+    order = {name: index for index, name in enumerate(services.adapters)}
+    flt = WebhookFilter(enabled=enabled, url=url, event_type=event_type)
+    answered = await gather_sources(info, adapters, lambda a: require(a, Capability.WEBHOOKS, WebhookRegistry)
+                                    .list_webhooks(flt))  # fmt: skip
+    rows: list[tuple[tuple[Any, ...], WebhookRecord]] = []
+    for adapter, records in answered:
+        rows.extend(((order[adapter.name], natural_key(r.provider_id)), r) for r in records if flt.matches(r))
+    rows.sort(key=lambda row: row[0])
+    total = len(rows)
+    start = 0
+    if after is not None:
+        after_source, after_id = decode_cursor(after, prefix="webhooks", parts=2)
+        if after_source not in order:
+            raise BadUserInput(f"after: the cursor's source '{after_source}' is not configured", field="after")
+        key = (order[after_source], natural_key(after_id))
+        start = next((i for i, row in enumerate(rows) if row[0] > key), len(rows))
+    end = len(rows) if limit is None else min(len(rows), start + limit)
+    if limit is None:
+        end = min(end, start + services.settings.limits.max_first)
+    joins = WebhookJoins(info)
+    page = [Webhook.from_record(r, joins) for _, r in rows[start:end]]
+    return Connection[Webhook].of(page, _cursor, has_next=end < total, has_previous=start > 0, total=total)
+
+
+def _cursor(hook: Webhook) -> str:
+    return encode_cursor("webhooks", hook.source, hook.provider_id)
+
+
+async def webhook(info: Info, id: strawberry.ID) -> Webhook | None:
+    gid = expect_id(id, "Webhook")
+    if gid.source not in info.context.services.adapters:
+        return None
+    record = await info.context.loaders.webhooks(gid.source).load_typed(gid.native)
+    return None if record is None else Webhook.from_record(record, WebhookJoins(info))
+
+
+async def event_types(
+    info: Info, source: str | None = None, provider: Provider | None = None, group: str | None = None
+) -> list[EventType]:
+    adapters = info.context.services.select(
+        source=source, provider=provider.value if provider else None, capability=Capability.EVENT_TYPES
+    )
+    answered = await gather_sources(info, adapters, lambda a: info.context.loaders.event_types(a.name))
+    return [
+        EventType.from_record(record)
+        for _, records in answered
+        for record in records
+        if group is None or record.group == group
+    ]
+
+
+# -- mutations ------------------------------------------------------------------------------------------------------
+
+
+def _authorization(value: WebhookAuthorizationInput | None) -> WebhookAuthorization | None:
+    if value is None:
+        return None
+    if value.basic:
+        return WebhookAuthorization(type="BASIC", username=value.basic.username, password=value.basic.password)
+    if value.token:
+        return WebhookAuthorization(type="TOKEN", token=value.token)
+    if value.header:
+        return WebhookAuthorization(type="HEADER", header_key=value.header.key, header_value=value.header.value)
+    return WebhookAuthorization(type="NONE")
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadUserInput("url must be an absolute http or https URL", field="url")
+    return url
+
+
+def _check_headers(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise BadUserInput("customHeaders must be an object of header names to string values", field="customHeaders")
+    return dict(value)
+
+
+_FIELD_NAMES = {
+    "url": "url",
+    "events": "events",
+    "subscribe_to_all_events": "subscribeToAllEvents",
+    "enabled": "enabled",
+    "name": "name",
+    "provider_id": "providerId",
+    "secret": "secret",
+    "allow_insecure_ssl": "allowInsecureSsl",
+    "authorization": "authorization",
+    "custom_headers": "customHeaders",
+}
+
+
+def _given(value: Any) -> bool:
+    return value is not strawberry.UNSET
+
+
+def _spec(data: dict[str, Any]) -> WebhookSpec:
+    """A WebhookSpec of the fields given (``UNSET`` for the rest), validated where no backend is needed."""
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if not _given(value):
+            continue
+        if name == "url":
+            if value is None:
+                raise BadUserInput("url cannot be null", field="url")
+            value = _check_url(value)
+        elif name == "events":
+            value = tuple(dict.fromkeys(value or ()))
+        elif name == "authorization":
+            value = _authorization(value) or WebhookAuthorization(type="NONE")
+        elif name == "custom_headers" and value is not None:
+            value = _check_headers(value)
+        values[name] = value
+    return WebhookSpec(**values)
+
+
+async def _validate_for_source(info: Info, adapter_name: str, spec: WebhookSpec, *, defaults: set[str]) -> None:
+    """Reject what this source cannot take, before any write goes upstream. ``defaults``: fields set implicitly."""
+    adapter = info.context.services.source(adapter_name)
+    registry = require(adapter, Capability.WEBHOOKS, WebhookRegistry)
+    unsupported = sorted(spec.given() - registry.webhook_fields - defaults)
+    if unsupported:
+        names = ", ".join(_FIELD_NAMES[n] for n in unsupported)
+        raise BadUserInput(
+            f"source '{adapter.name}' ({adapter.kind}) does not support {names}",
+            field=_FIELD_NAMES[unsupported[0]],
+            source=adapter.name,
+            provider=adapter.kind,
+        )
+    if spec.events is not UNSET and spec.events and adapter.has(Capability.EVENT_TYPES):
+        catalogue = require(adapter, Capability.EVENT_TYPES, EventCatalogue)
+        known = {r.name for r in await info.context.services.catalogues.get(adapter.name, catalogue.event_types)}
+        unknown = [e for e in spec.events if e not in known]
+        if unknown:
+            raise BadUserInput(
+                f"events: {', '.join(unknown)} not in the event catalogue of source '{adapter.name}'",
+                field="events",
+                source=adapter.name,
+                provider=adapter.kind,
+            )
+
+
+@mutation
+async def create_webhook(info: Info, input: CreateWebhookInput) -> WebhookPayload:
+    adapter = info.context.services.source(input.source)
+    registry = require(adapter, Capability.WEBHOOKS, WebhookRegistry)
+    data = {name: getattr(input, name) for name in _FIELD_NAMES}
+    # Absent optional fields arrive as None: for a create they mean "not given", except enabled's default.
+    data = {k: v for k, v in data.items() if v is not None}
+    spec = _spec(data)
+    defaults = set() if input.enabled is False else {"enabled"}
+    await _validate_for_source(info, adapter.name, spec, defaults=defaults)
+    if "enabled" not in registry.webhook_fields:
+        spec = _without(spec, "enabled")
+    record = await registry.create_webhook(spec)
+    info.context.loaders.clear_source(adapter.name)
+    return WebhookPayload(
+        webhook=Webhook.from_record(record, WebhookJoins(info)), client_mutation_id=input.client_mutation_id
+    )
+
+
+def _without(spec: WebhookSpec, name: str) -> WebhookSpec:
+    values = {n: getattr(spec, n) for n in spec.given() if n != name}
+    return WebhookSpec(**values)
+
+
+@mutation
+async def update_webhook(info: Info, input: UpdateWebhookInput) -> WebhookPayload:
+    gid = expect_id(input.id, "Webhook")
+    adapter = info.context.services.source(gid.source)
+    registry = require(adapter, Capability.WEBHOOKS, WebhookRegistry)
+    spec = _spec({name: getattr(input, name) for name in _FIELD_NAMES if hasattr(input, name)})
+    if not spec.given():
+        raise BadUserInput("nothing to update: give at least one field besides id", field="id")
+    await _validate_for_source(info, adapter.name, spec, defaults=set())
+    record = await registry.update_webhook(gid.native, spec)
+    info.context.loaders.clear_source(adapter.name)
+    return WebhookPayload(
+        webhook=Webhook.from_record(record, WebhookJoins(info)), client_mutation_id=input.client_mutation_id
+    )
+
+
+@mutation
+async def delete_webhook(info: Info, input: DeleteWebhookInput) -> DeleteWebhookPayload:
+    gid = expect_id(input.id, "Webhook")
+    registry = require(info.context.services.source(gid.source), Capability.WEBHOOKS, WebhookRegistry)
+    await registry.delete_webhook(gid.native)
+    info.context.loaders.clear_source(gid.source)
+    return DeleteWebhookPayload(deleted_id=input.id, client_mutation_id=input.client_mutation_id)
+
+
+@mutation
+async def ping_webhook(info: Info, input: PingWebhookInput) -> PingWebhookPayload:
+    gid = expect_id(input.id, "Webhook")
+    pinger = require(info.context.services.source(gid.source), Capability.PING, WebhookPinger)
+    ping = await pinger.ping_webhook(gid.native)
+    return PingWebhookPayload(
+        type=ping.type, event_id=ping.event_id, timestamp=ping.timestamp, client_mutation_id=input.client_mutation_id
+    )

@@ -1,0 +1,437 @@
+"""WorkflowGen mutations: the seven operations of its incoming webhook application (providers.md §2).
+
+Each resolver checks what needs no backend (the address, exactly one value per parameter, files, delegation, the
+assignee) and only then sends one operation through the source's adapter, in WorkflowGen's own field names. A
+mistake of the caller is a ``BAD_USER_INPUT`` naming the field and costs no upstream call; WorkflowGen's own refusals
+(unknown process, a parameter that matches no process data, an action that is not open, rights) arrive from the
+adapter already coded (``BAD_USER_INPUT``, ``NOT_FOUND``, ``FORBIDDEN``) and quoting WorkflowGen's reason.
+
+After the write the payload carries the *fresh* request or action, read back through the request's loaders (cleared
+first, so nothing read before the write is reused): ``completeAction`` answers with the action closed. If that read
+fails, the write still succeeded: the payload then holds what the gateway knows (the numbers and ids) and the
+response carries the read's error for the payload's field, rather than reporting a failed write.
+
+Delegation (``onBehalfOf``, ``onBehalfOfUserName``) exists where WorkflowGen allows it; ``updateRequestDataset`` and
+``cancelActionAssignment`` have no such fields, so GraphQL validation refuses them, naming the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+
+from gateway.context import Info, path_of
+from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
+from gateway.providers.base import Adapter, Workflow, require
+from gateway.providers.records import Capability
+from resolvers.common import choose_source
+from resolvers.mutations import mutation
+from resolvers.workflow import action_address, request_address
+from schema.ids import decode_id
+from schema.inputs import (
+    AssignActionInput,
+    CancelActionAssignmentInput,
+    CancelActionInput,
+    CancelRequestInput,
+    CompleteActionInput,
+    CreateRequestInput,
+    FileInput,
+    ParameterInput,
+    UpdateRequestDatasetInput,
+)
+from schema.payloads import ActionPayload, CancelRequestPayload, CreateRequestPayload, UpdateRequestDatasetPayload
+from schema.types import WorkflowAction, WorkflowRequest, WorkflowUser, action_id, request_id
+
+#: ParameterInput's value fields: Python name → WorkflowGen's (and the GraphQL input's) name.
+VALUE_FIELDS: dict[str, str] = {
+    "text_value": "textValue",
+    "numeric_value": "numericValue",
+    "date_time_value": "dateTimeValue",
+    "file_value": "fileValue",
+}
+
+# -- input checks ---------------------------------------------------------------------------------------------------
+
+
+def _wfg_native(value: object, kind: str) -> str | None:
+    """The native part of a WorkflowGen global id [doc: base64 of ``User:1``, ``Request:1``]; None if not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text, which b64decode refuses
+        return None
+    prefix, sep, native = decoded.partition(":")
+    return native if sep and prefix == kind and native else None
+
+
+def user_id(value: str, *, field: str, source: str) -> str:
+    """WorkflowGen's id of a user, from the id ``WorkflowUser.id`` shows (WorkflowGen's own global id, base64 of
+    ``User:<n>``) or from a Hookgate global id of type WorkflowUser; BAD_USER_INPUT naming ``field`` otherwise."""
+    if _wfg_native(value, "User") is not None:
+        return value
+    try:
+        gid = decode_id(value, field=field)
+    except BadUserInput:
+        gid = None
+    if gid is not None and gid.type == "WorkflowUser":
+        if gid.source != source:
+            raise BadUserInput(f"{field} belongs to source '{gid.source}', not '{source}'", field=field)
+        if gid.native.isdigit():
+            return base64.b64encode(f"User:{gid.native}".encode()).decode()
+        if _wfg_native(gid.native, "User") is not None:
+            return gid.native
+    raise BadUserInput(f"{field}: '{value[:80]}' is not a WorkflowUser id", field=field)
+
+
+def _file(value: FileInput, where: str) -> dict[str, Any]:
+    if (value.content is None) == (value.url is None):
+        raise BadUserInput(f"{where}: give exactly one of content (base64) and url", field=where)
+    body: dict[str, Any] = {"name": value.name}
+    if value.content_type is not None:
+        body["contentType"] = value.content_type
+    if value.description is not None:
+        body["description"] = value.description
+    if value.content is not None:
+        try:
+            data = base64.b64decode(value.content, validate=True)
+        except ValueError:  # binascii.Error, and non-ASCII text, which b64decode refuses
+            raise BadUserInput(f"{where}.content is not valid base64", field=f"{where}.content") from None
+        body["content"] = value.content
+        body["size"] = len(data)
+    else:
+        assert value.url is not None
+        if not value.url.startswith("file://"):
+            raise BadUserInput(
+                f"{where}.url must be a file:// path the WorkflowGen server can read", field=f"{where}.url"
+            )
+        body["url"] = value.url
+    return body
+
+
+def _datetime(value: datetime) -> str:
+    # A date-time without an offset is taken as UTC, so that WorkflowGen never reads it in its own time zone.
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+
+
+def parameters(values: Sequence[ParameterInput] | None, *, field: str = "parameters") -> list[dict[str, Any]]:
+    """ParameterInputs as WorkflowGen's parameters: a name and exactly one value each, files checked.
+
+    Whether a name and type match the process data only WorkflowGen knows; it refuses a mismatch by name.
+    """
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, parameter in enumerate(values or ()):
+        where = f"{field}[{index}]"
+        given = [attr for attr in VALUE_FIELDS if getattr(parameter, attr) is not None]
+        if len(given) != 1:
+            raise BadUserInput(
+                f"{where} ({parameter.name}): give exactly one of {', '.join(VALUE_FIELDS.values())} "
+                f"(got {len(given)})",
+                field=where,
+            )
+        if parameter.name in seen:
+            raise BadUserInput(f"{where}: parameter {parameter.name} is given more than once", field=where)
+        seen.add(parameter.name)
+        attr = given[0]
+        value: Any = getattr(parameter, attr)
+        if attr == "numeric_value" and not math.isfinite(value):
+            raise BadUserInput(f"{where}.numericValue must be a finite number", field=f"{where}.numericValue")
+        if attr == "date_time_value":
+            value = _datetime(value)
+        elif attr == "file_value":
+            value = _file(value, f"{where}.fileValue")
+        out.append({"name": parameter.name, VALUE_FIELDS[attr]: value})
+    return out
+
+
+def delegation(adapter: Adapter, on_behalf_of: strawberry.ID | None, user_name: str | None) -> dict[str, Any]:
+    """WorkflowGen's delegation fields for the operations that take them."""
+    body: dict[str, Any] = {}
+    if on_behalf_of is not None:
+        body["onBehalfOf"] = user_id(on_behalf_of, field="onBehalfOf", source=adapter.name)
+    if user_name is not None:
+        if not user_name:
+            raise BadUserInput("onBehalfOfUserName must not be empty", field="onBehalfOfUserName")
+        body["onBehalfOfUserName"] = user_name
+    return body
+
+
+# -- running an operation and reading back --------------------------------------------------------------------------
+
+
+def _workflow(info: Info, source: str | None) -> tuple[Adapter, Workflow]:
+    adapter = choose_source(info, source, Capability.WORKFLOW)
+    return adapter, require(adapter, Capability.WORKFLOW, Workflow)
+
+
+async def _run(
+    info: Info, adapter: Adapter, workflow: Workflow, operation: str, body: dict[str, Any], cmid: str | None
+) -> dict[str, Any]:
+    if cmid is not None:
+        body["clientMutationId"] = cmid
+    answer = await workflow.run_operation(operation, body)
+    # Whatever this request read from the source before the write is stale now.
+    info.context.loaders.clear_source(adapter.name)
+    return answer
+
+
+def _read_back_failed(info: Info, adapter: Adapter, field: str, what: str, exc: HookgateError | None) -> None:
+    """Report, for the payload's ``field``, that the write succeeded but its result could not be read back."""
+    reason = exc.message if exc is not None else "it is not visible to the gateway's GraphQL user"
+    message = f"the write succeeded, but reading {what} back from source '{adapter.name}' failed: {reason}"
+    error: HookgateError
+    if exc is None:
+        error = NotFound(message, source=adapter.name, provider=adapter.kind)
+    else:
+        # The read's own error (code, status...), with a message that says the write is done.
+        try:
+            error = copy.copy(exc)
+        except TypeError:  # an error class whose constructor needs more than its message: report it as it came
+            error = exc
+        else:
+            error.message, error.args = message, (message,)
+    info.context.add_partial(error, path_of(info, field))
+
+
+async def fresh_request(info: Info, adapter: Adapter, number: int) -> WorkflowRequest:
+    """The request as WorkflowGen has it now; on a failed read, its identity and a partial error."""
+    failure: HookgateError | None = None
+    try:
+        record = await info.context.loaders.requests(adapter.name).load_typed(number)
+    except HookgateError as exc:
+        record, failure = None, exc
+    if record is not None:
+        return WorkflowRequest.from_record(record)
+    _read_back_failed(info, adapter, "request", f"request {number}", failure)
+    return WorkflowRequest(
+        id=strawberry.ID(request_id(adapter.name, number)),
+        source=adapter.name,
+        number=number,
+        process_name=None,
+        process_version=None,
+        status=None,
+        description=None,
+        opened_at=None,
+        closed_at=None,
+        actions=[],
+        dataset=[],
+    )
+
+
+async def fresh_action(info: Info, adapter: Adapter, request_number: int, number: int) -> WorkflowAction:
+    """The action as WorkflowGen has it now; on a failed read, its identity and a partial error."""
+    failure: HookgateError | None = None
+    try:
+        record = await info.context.loaders.actions(adapter.name).load_typed((request_number, number))
+    except HookgateError as exc:
+        record, failure = None, exc
+    if record is not None:
+        return WorkflowAction.from_record(record)
+    _read_back_failed(info, adapter, "action", f"action {number} of request {request_number}", failure)
+    return WorkflowAction(
+        id=strawberry.ID(action_id(adapter.name, request_number, number)),
+        source=adapter.name,
+        number=number,
+        request_number=request_number,
+        name=None,
+        status=None,
+        assignee=None,
+        opened_at=None,
+        closed_at=None,
+    )
+
+
+def delegated(answer: dict[str, Any], body: dict[str, Any]) -> tuple[WorkflowUser | None, str | None]:
+    """(onBehalfOf, onBehalfOfUserName) of a payload: as WorkflowGen answered, else as the caller asked."""
+    user_name = answer.get("onBehalfOfUserName")
+    if not isinstance(user_name, str):
+        user_name = body.get("onBehalfOfUserName")
+    raw_id = answer.get("onBehalfOf")
+    if not isinstance(raw_id, str):
+        raw_id = body.get("onBehalfOf")
+    user = WorkflowUser(id=strawberry.ID(raw_id) if raw_id else None, user_name=user_name) if user_name else None
+    return user, user_name
+
+
+def _created_number(adapter: Adapter, answer: dict[str, Any]) -> int:
+    """The new request's number in a createRequest answer (``request.number``, or its id ``Request:<n>``)."""
+    request = answer.get("request")
+    if isinstance(request, dict):
+        number = request.get("number")
+        if isinstance(number, int) and not isinstance(number, bool):
+            return number
+        native = _wfg_native(request.get("id"), "Request")
+        if native is not None and native.isdigit():
+            return int(native)
+    # The request was probably created: an unknown outcome for the caller, never a reason to send it again.
+    raise UpstreamError(
+        f"createRequest on source '{adapter.name}' answered without the new request's number",
+        source=adapter.name,
+        provider=adapter.kind,
+    )
+
+
+# -- requests -------------------------------------------------------------------------------------------------------
+
+
+@mutation
+async def create_request(info: Info, input: CreateRequestInput) -> CreateRequestPayload:
+    """Launch a process: a new request with its parameters, optionally on behalf of another user."""
+    adapter, workflow = _workflow(info, input.source)
+    if not input.process_name:
+        raise BadUserInput("processName must not be empty", field="processName")
+    body: dict[str, Any] = {"processName": input.process_name}
+    if input.process_version is not None:
+        body["processVersion"] = input.process_version
+    if input.is_test is not None:
+        body["isTest"] = input.is_test
+    if input.parameters is not None:
+        body["parameters"] = parameters(input.parameters)
+    body.update(delegation(adapter, input.on_behalf_of, input.on_behalf_of_user_name))
+    answer = await _run(info, adapter, workflow, "createRequest", body, input.client_mutation_id)
+    request = await fresh_request(info, adapter, _created_number(adapter, answer))
+    on_behalf_of, on_behalf_of_user_name = delegated(answer, body)
+    return CreateRequestPayload(
+        request=request,
+        on_behalf_of=on_behalf_of,
+        on_behalf_of_user_name=on_behalf_of_user_name,
+        client_mutation_id=input.client_mutation_id,
+    )
+
+
+@mutation
+async def update_request_dataset(info: Info, input: UpdateRequestDatasetInput) -> UpdateRequestDatasetPayload:
+    """Write process data of an open request (no delegation: WorkflowGen runs it with system access)."""
+    source, number = request_address(input.source, input.number, input.id)
+    adapter, workflow = _workflow(info, source)
+    body = {"number": number, "parameters": parameters(input.parameters)}
+    await _run(info, adapter, workflow, "updateRequestDataset", body, input.client_mutation_id)
+    request = await fresh_request(info, adapter, number)
+    return UpdateRequestDatasetPayload(request=request, client_mutation_id=input.client_mutation_id)
+
+
+@mutation
+async def cancel_request(info: Info, input: CancelRequestInput) -> CancelRequestPayload:
+    """Cancel an open request and its open actions."""
+    source, number = request_address(input.source, input.number, input.id)
+    adapter, workflow = _workflow(info, source)
+    body: dict[str, Any] = {"number": number}
+    if input.notify_participant is not None:
+        body["notifyParticipant"] = input.notify_participant
+    body.update(delegation(adapter, input.on_behalf_of, input.on_behalf_of_user_name))
+    answer = await _run(info, adapter, workflow, "cancelRequest", body, input.client_mutation_id)
+    request = await fresh_request(info, adapter, number)
+    on_behalf_of, on_behalf_of_user_name = delegated(answer, body)
+    return CancelRequestPayload(
+        request=request,
+        on_behalf_of=on_behalf_of,
+        on_behalf_of_user_name=on_behalf_of_user_name,
+        client_mutation_id=input.client_mutation_id,
+    )
+
+
+# -- actions --------------------------------------------------------------------------------------------------------
+
+
+async def _action_operation(
+    info: Info,
+    address: tuple[str | None, int, int],
+    operation: str,
+    extra: dict[str, Any],
+    *,
+    cmid: str | None,
+    on_behalf_of: strawberry.ID | None = None,
+    on_behalf_of_user_name: str | None = None,
+    may_delegate: bool = True,
+) -> ActionPayload:
+    source, request_number, number = address
+    adapter, workflow = _workflow(info, source)
+    body: dict[str, Any] = {"requestNumber": request_number, "number": number, **extra}
+    if may_delegate:
+        body.update(delegation(adapter, on_behalf_of, on_behalf_of_user_name))
+    answer = await _run(info, adapter, workflow, operation, body, cmid)
+    action = await fresh_action(info, adapter, request_number, number)
+    user, user_name = delegated(answer, body) if may_delegate else (None, None)
+    return ActionPayload(action=action, on_behalf_of=user, on_behalf_of_user_name=user_name, client_mutation_id=cmid)
+
+
+@mutation
+async def complete_action(info: Info, input: CompleteActionInput) -> ActionPayload:
+    """Complete an open action, writing its parameters into the request's data."""
+    address = action_address(input.source, input.request_number, input.number, input.id)
+    extra: dict[str, Any] = {}
+    if input.parameters is not None:
+        extra["parameters"] = parameters(input.parameters)
+    return await _action_operation(
+        info,
+        address,
+        "completeAction",
+        extra,
+        cmid=input.client_mutation_id,
+        on_behalf_of=input.on_behalf_of,
+        on_behalf_of_user_name=input.on_behalf_of_user_name,
+    )
+
+
+@mutation
+async def cancel_action(info: Info, input: CancelActionInput) -> ActionPayload:
+    """Cancel an open action (``type: CANCEL``) or abort it through its exception transition (``ERROR``)."""
+    address = action_address(input.source, input.request_number, input.number, input.id)
+    extra: dict[str, Any] = {}
+    if input.type is not None:
+        extra["type"] = input.type.value
+    if input.exception is not None:
+        extra["exception"] = {"message": input.exception.message, "source": input.exception.source}
+    return await _action_operation(
+        info,
+        address,
+        "cancelAction",
+        extra,
+        cmid=input.client_mutation_id,
+        on_behalf_of=input.on_behalf_of,
+        on_behalf_of_user_name=input.on_behalf_of_user_name,
+    )
+
+
+@mutation
+async def assign_action(info: Info, input: AssignActionInput) -> ActionPayload:
+    """Give an open action to a participant, named by ``assigneeUserName`` or ``assigneeId`` (exactly one)."""
+    address = action_address(input.source, input.request_number, input.number, input.id)
+    if (input.assignee_user_name is None) == (input.assignee_id is None):
+        raise BadUserInput(
+            "give exactly one of assigneeUserName and assigneeId",
+            field="assigneeUserName" if input.assignee_user_name is None else "assigneeId",
+        )
+    extra: dict[str, Any] = {}
+    if input.assignee_id is not None:
+        source = address[0] or choose_source(info, None, Capability.WORKFLOW).name
+        extra["assigneeId"] = user_id(input.assignee_id, field="assigneeId", source=source)
+    elif input.assignee_user_name:
+        extra["assigneeUserName"] = input.assignee_user_name
+    else:
+        raise BadUserInput("assigneeUserName must not be empty", field="assigneeUserName")
+    return await _action_operation(
+        info,
+        address,
+        "assignAction",
+        extra,
+        cmid=input.client_mutation_id,
+        on_behalf_of=input.on_behalf_of,
+        on_behalf_of_user_name=input.on_behalf_of_user_name,
+    )
+
+
+@mutation
+async def cancel_action_assignment(info: Info, input: CancelActionAssignmentInput) -> ActionPayload:
+    """Take an open action back from its assignee (no delegation in WorkflowGen)."""
+    address = action_address(input.source, input.request_number, input.number, input.id)
+    return await _action_operation(
+        info, address, "cancelActionAssignment", {}, cmid=input.client_mutation_id, may_delegate=False
+    )

@@ -1,0 +1,159 @@
+"""Switches shared by every simulator: call counts, fault injection and a movable clock.
+
+Each simulator is a Starlette app wrapped in :class:`SimulatorMiddleware`, which counts every request under
+``"<METHOD> <route template>"`` (templates, not raw paths, so that a WorkflowGen hook token never shows up in
+``/_control/calls``) and applies the fault set for that simulator before the request reaches it.
+
+The control endpoints live on the combined sandbox app (``sandbox/app.py``):
+
+- ``POST /_control/faults`` ``{"target": "uipath", "latency_ms": 50, "status": 503, "rate": 0.5, "hang": false}``
+  (``"body": "not json"`` answers that raw body instead, with ``status`` or 200; ``"retry_after": 2`` adds
+  ``Retry-After: 2`` to a ``status`` answer)
+- ``DELETE /_control/faults`` (all, or ``?target=uipath``)
+- ``GET /_control/calls`` / ``DELETE /_control/calls``
+- ``POST /_control/clock`` ``{"advance_s": 1801}`` moves the simulators' clock (DRUID token expiry)
+- ``POST /_control/options`` ``{"uipath.page_size": 5}`` sets simulator options (documented per simulator)
+- ``POST /_control/reset`` puts every simulator back to its seed state and clears faults, calls, clock and options
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")
+
+TARGETS = ("uipath", "workflowgen", "druid", "dixa", "auco")
+
+
+@dataclass
+class Fault:
+    """What a simulator does wrong, per request, until cleared."""
+
+    latency_ms: int = 0
+    status: int | None = None
+    rate: float = 1.0
+    hang: bool = False
+    body: str | None = None  # raw body to answer with instead (e.g. "not json"), with ``status`` or 200
+    retry_after: int | None = None  # seconds sent as ``Retry-After`` with a ``status`` answer (429, 503)
+
+
+@dataclass
+class Clock:
+    """Wall clock plus an offset that tests move forward (``POST /_control/clock``)."""
+
+    offset_s: float = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset_s
+
+
+@dataclass
+class Control:
+    """State of the switches, shared by every simulator of one sandbox."""
+
+    faults: dict[str, Fault] = field(default_factory=dict)
+    calls: dict[str, Counter[str]] = field(default_factory=lambda: {t: Counter() for t in TARGETS})
+    clock: Clock = field(default_factory=Clock)
+    rng: random.Random = field(default_factory=lambda: random.Random(1234))
+    options: dict[str, Any] = field(default_factory=dict)
+    _resetters: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_reset(self, resetter: Callable[[], None]) -> None:
+        """Register a callback that puts one simulator's state back to its seed."""
+        self._resetters.append(resetter)
+
+    def reset(self) -> None:
+        self.faults.clear()
+        for counter in self.calls.values():
+            counter.clear()
+        self.clock.offset_s = 0.0
+        self.options.clear()
+        self.rng.seed(1234)
+        for resetter in self._resetters:
+            resetter()
+
+    def calls_snapshot(self) -> dict[str, dict[str, int]]:
+        return {target: dict(counter) for target, counter in self.calls.items()}
+
+
+def json_bytes(body: Any) -> bytes:
+    return orjson.dumps(body)
+
+
+class SimulatorMiddleware:
+    """Counts calls and injects faults for one simulator mounted under ``/<target>``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        target: str,
+        control: Control,
+        routes: list[BaseRoute],
+        error_body: Callable[[int], Any],
+    ) -> None:
+        self.app = app
+        self.target = target
+        self.control = control
+        self.routes = routes
+        self.error_body = error_body
+
+    def _template(self, scope: Scope) -> str:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                # "/odata/Webhooks({id:int})" → "/odata/Webhooks({id})": the convertor is an implementation detail.
+                return _CONVERTOR.sub(r"{\1}", str(getattr(route, "path", "?")))
+        return "<unmatched>"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.control.calls[self.target][f"{scope['method']} {self._template(scope)}"] += 1
+        fault = self.control.faults.get(self.target)
+        if fault is not None:
+            if fault.latency_ms:
+                await asyncio.sleep(fault.latency_ms / 1000)
+            if fault.hang:
+                await asyncio.sleep(3600)
+            if fault.body is not None and self.control.rng.random() < fault.rate:
+                await _send_raw(send, fault.status or 200, fault.body.encode(), b"application/json")
+                return
+            if fault.status is not None and self.control.rng.random() < fault.rate:
+                body = json_bytes(self.error_body(fault.status))
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": fault.status,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            *(
+                                [(b"retry-after", str(fault.retry_after).encode())]
+                                if fault.retry_after is not None
+                                else []
+                            ),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+async def _send_raw(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,393 @@
+"""Object types of the schema, built from provider records with ``from_record``.
+
+Plain fields are plain attributes (no resolver), which keeps them on the execution fast path (``gateway/fastexec.py``).
+A webhook's joined fields (``eventTypes``, ``deliveryStatuses``) are plain too: :class:`WebhookJoins` fills them when
+the webhook is built, from the catalogue already at hand, or with a :class:`~resolvers.loading.Later` that loads
+only if the field is selected. A dashboard of hundreds of webhooks thus makes no resolver call per webhook.
+Fields with arguments or of their own (``deliveryLog``, ``WorkflowAction.request``) have resolvers, which go through
+the request's loaders in ``resolvers/loading.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.context import Info, path_of
+from gateway.providers.records import (
+    DataValueRecord,
+    DeliveryDetailRecord,
+    DeliveryLogRecord,
+    DeliveryStatusRecord,
+    EventTypeRecord,
+    FileValueRecord,
+    WebhookRecord,
+    WorkflowActionRecord,
+    WorkflowRequestRecord,
+    WorkflowUserRecord,
+)
+from resolvers import loading
+from schema.enums import Capability, CircuitState, Provider
+from schema.ids import encode_id
+
+
+@strawberry.interface(description="An object with a global id: fetch it again with `node(id:)`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="One configured backend account.")
+class Source:
+    name: str
+    provider: Provider
+    capabilities: list[Capability]
+    sandbox: bool
+    circuit: CircuitState
+
+
+@strawberry.type(description="An event a source can deliver.")
+class EventType:
+    provider: Provider
+    source: str
+    name: str
+    group: str
+    description: str | None
+
+    @classmethod
+    def from_record(cls, record: EventTypeRecord) -> EventType:
+        return cls(
+            provider=Provider(record.provider),
+            source=record.source,
+            name=record.name,
+            group=record.group,
+            description=record.description,
+        )
+
+
+@strawberry.type(description="One delivery attempt as the provider recorded it.")
+class DeliveryDetail:
+    delivered_at: datetime
+    success: bool
+    response_code: int | None
+    response_text: str | None
+
+    @classmethod
+    def from_record(cls, record: DeliveryDetailRecord) -> DeliveryDetail:
+        return cls(
+            delivered_at=record.delivered_at,
+            success=record.success,
+            response_code=record.response_code,
+            response_text=record.response_text,
+        )
+
+
+@strawberry.type(description="The last delivery of one event type to a webhook.")
+class DeliveryStatus:
+    event: str
+    last_delivery: DeliveryDetail | None
+
+    @classmethod
+    def from_record(cls, record: DeliveryStatusRecord) -> DeliveryStatus:
+        last = record.last_delivery
+        return cls(event=record.event, last_delivery=DeliveryDetail.from_record(last) if last else None)
+
+
+@strawberry.type(description="A logged delivery with the payload that was sent.")
+class DeliveryLogEntry:
+    delivery: DeliveryDetail
+    payload: JSON
+
+    @classmethod
+    def from_record(cls, record: DeliveryLogRecord) -> DeliveryLogEntry:
+        return cls(delivery=DeliveryDetail.from_record(record.delivery), payload=record.payload)
+
+
+#: Provider by kind: a dict look-up where ``Provider(kind)`` would go through the enum machinery, per webhook.
+_PROVIDERS = {provider.value: provider for provider in Provider}
+
+
+class WebhookJoins:
+    """Fills a webhook's joined fields for one resolver call: built with ``WebhookJoins(info)`` by whatever makes
+    webhooks (the list, ``webhook``, ``node(s)``, the mutations), and passed to :meth:`Webhook.from_record`.
+
+    ``eventTypes``: when the source's catalogue is at hand (this request loaded it, or the cross-request cache holds
+    it, the usual case) the list is made at once, from EventType objects made once per request per source; otherwise
+    it is loaded if selected, and a failing catalogue answers [] with one error at the path of the field that made the
+    webhooks. ``deliveryStatuses``: null at once where the source keeps none; otherwise loaded if selected, through
+    the request's loader, and a failure is an error at the field's own path.
+    """
+
+    def __init__(self, info: Info) -> None:
+        self._ctx = info.context
+        self._path = path_of(info)
+        # Per source, decided once per call: what eventTypes and deliveryStatuses take (hundreds of webhooks share it).
+        self._event_types: dict[str, _Catalogue | bool | None] = {}
+        self._keeps_statuses: dict[str, bool] = {}
+
+    def _catalogue(self, source: str) -> _Catalogue | bool | None:
+        """The source's catalogue at hand; None if it has to be loaded; False if the source has none."""
+        known = self._event_types.get(source, True)
+        if known is True:
+            adapter = self._ctx.services.adapters.get(source)
+            if adapter is None or not adapter.has(Capability.EVENT_TYPES):
+                known = False
+            else:
+                records = self._ctx.loaders.known_event_types(source)
+                known = None if records is None else _Catalogue.of(records)
+            self._event_types[source] = known
+        return known
+
+    def event_types(self, record: WebhookRecord) -> list[EventType]:
+        """The subscribed event types in catalogue order: the list, or an awaitable of it (typed as the list, since
+        graphql-core awaits a field value that is awaitable; see :class:`~resolvers.loading.Later`)."""
+        known = self._catalogue(record.source)
+        if known:
+            assert isinstance(known, _Catalogue)
+            return known.pick(record)
+        if known is False:
+            return []
+        ctx, path, source = self._ctx, self._path, record.source
+
+        async def load() -> list[EventType]:
+            return _Catalogue.of(await loading.event_types_or_report(ctx, source, path)).pick(record)
+
+        return cast("list[EventType]", loading.Later(load))
+
+    def delivery_statuses(self, record: WebhookRecord) -> list[DeliveryStatus] | None:
+        """None where the source keeps no delivery statuses; otherwise an awaitable of them (typed as the list)."""
+        keeps = self._keeps_statuses.get(record.source)
+        if keeps is None:
+            adapter = self._ctx.services.adapters.get(record.source)
+            keeps = self._keeps_statuses[record.source] = adapter is not None and adapter.has(Capability.DELIVERY_LOGS)
+        if not keeps:
+            return None
+        ctx = self._ctx
+
+        async def load() -> list[DeliveryStatus] | None:
+            records = await loading.delivery_statuses_of(ctx, record.source, record.provider_id)
+            return None if records is None else [DeliveryStatus.from_record(r) for r in records]
+
+        return cast("list[DeliveryStatus] | None", loading.Later(load))
+
+
+class _Catalogue:
+    """A source's event types as schema objects, made once and shared by the webhooks that subscribe to them."""
+
+    __slots__ = ("index", "records", "types")
+
+    #: The last few, by the identity of the records list: the cross-request catalogue cache hands every request the
+    #: same list while it is fresh, so its EventType objects are made once, not once per request.
+    _recent: ClassVar[dict[int, _Catalogue]] = {}
+
+    def __init__(self, records: list[EventTypeRecord]) -> None:
+        self.records = records  # kept alive while cached: the key is its id()
+        self.types = [EventType.from_record(r) for r in records]
+        self.index = {t.name: i for i, t in enumerate(self.types)}
+
+    @classmethod
+    def of(cls, records: list[EventTypeRecord]) -> _Catalogue:
+        found = cls._recent.get(id(records))
+        if found is None or found.records is not records:
+            if len(cls._recent) >= 32:
+                cls._recent.clear()
+            found = cls._recent[id(records)] = cls(records)
+        return found
+
+    def pick(self, record: WebhookRecord) -> list[EventType]:
+        """The record's subscribed event types, in catalogue order."""
+        if record.subscribe_to_all_events:
+            return self.types
+        index, types = self.index, self.types
+        positions = [index[name] for name in record.events if name in index]
+        positions.sort()
+        return [types[i] for i in positions]
+
+
+@strawberry.type(description="A webhook registered with a provider. Secrets and credentials are write-only.")
+class Webhook(Node):
+    id: strawberry.ID
+    source: str
+    provider: Provider
+    provider_id: str = strawberry.field(description="The provider's own id of this webhook.")
+    name: str | None = strawberry.field(description="Dixa's name, Auco's description; null elsewhere.")
+    url: str
+    enabled: bool
+    subscribe_to_all_events: bool
+    events: list[str] = strawberry.field(description="Names of the subscribed event types.")
+    has_secret: bool = strawberry.field(description="Whether a signing secret is set (it is never returned).")
+    allow_insecure_ssl: bool | None
+    authorization_type: str | None = strawberry.field(
+        description="BASIC, TOKEN, HEADER or NONE; never the credentials."
+    )
+    created_at: datetime | None
+    updated_at: datetime | None
+    event_types: list[EventType] = strawberry.field(
+        description="The subscribed event types, from the source's catalogue."
+    )
+    delivery_statuses: list[DeliveryStatus] | None = strawberry.field(
+        description="The last delivery per event type; null where the provider keeps none."
+    )
+
+    @classmethod
+    def from_record(cls, record: WebhookRecord, joins: WebhookJoins) -> Webhook:
+        """The webhook of ``record``; ``joins`` fills eventTypes and deliveryStatuses (see :class:`WebhookJoins`)."""
+        return cls(
+            id=strawberry.ID(encode_id("Webhook", record.source, record.provider_id)),
+            source=record.source,
+            provider=_PROVIDERS.get(record.provider) or Provider(record.provider),
+            provider_id=record.provider_id,
+            name=record.name,
+            url=record.url,
+            enabled=record.enabled,
+            subscribe_to_all_events=record.subscribe_to_all_events,
+            events=list(record.events),
+            has_secret=record.has_secret,
+            allow_insecure_ssl=record.allow_insecure_ssl,
+            authorization_type=record.authorization_type,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            event_types=joins.event_types(record),
+            delivery_statuses=joins.delivery_statuses(record),
+        )
+
+    @strawberry.field(description="Logged deliveries of one event type, newest first; null where none are kept.")
+    async def delivery_log(
+        self,
+        info: Info,
+        event: str,
+        first: Annotated[int | None, strawberry.argument(description="At most this many (default 20).")] = 20,
+    ) -> list[DeliveryLogEntry] | None:
+        records = await loading.delivery_log(info, self.source, self.provider_id, event, 20 if first is None else first)
+        return None if records is None else [DeliveryLogEntry.from_record(r) for r in records]
+
+
+@strawberry.type(description="A WorkflowGen user.")
+class WorkflowUser:
+    id: strawberry.ID | None
+    user_name: str
+
+    @classmethod
+    def from_record(cls, record: WorkflowUserRecord | None) -> WorkflowUser | None:
+        if record is None:
+            return None
+        return cls(id=strawberry.ID(record.id) if record.id else None, user_name=record.user_name)
+
+
+@strawberry.type(description="A file held in a FILE data value (its content is not returned).")
+class FileValue:
+    name: str
+    content_type: str | None
+    size: int | None
+    description: str | None
+
+    @classmethod
+    def from_record(cls, record: FileValueRecord | None) -> FileValue | None:
+        if record is None:
+            return None
+        return cls(name=record.name, content_type=record.content_type, size=record.size, description=record.description)
+
+
+@strawberry.type(description="One process data value of a request.")
+class DataValue:
+    name: str
+    text_value: str | None
+    numeric_value: float | None
+    date_time_value: datetime | None
+    file_value: FileValue | None
+
+    @classmethod
+    def from_record(cls, record: DataValueRecord) -> DataValue:
+        return cls(
+            name=record.name,
+            text_value=record.text_value,
+            numeric_value=record.numeric_value,
+            date_time_value=record.date_time_value,
+            file_value=FileValue.from_record(record.file_value),
+        )
+
+
+def request_id(source: str, number: int) -> str:
+    return encode_id("WorkflowRequest", source, number)
+
+
+def action_id(source: str, request_number: int, number: int) -> str:
+    return encode_id("WorkflowAction", source, f"{request_number}-{number}")
+
+
+@strawberry.type(description="An action (a step) of a WorkflowGen request.")
+class WorkflowAction(Node):
+    id: strawberry.ID
+    source: str
+    number: int
+    request_number: int
+    name: str | None
+    status: str | None
+    assignee: WorkflowUser | None
+    opened_at: datetime | None
+    closed_at: datetime | None
+
+    @classmethod
+    def from_record(cls, record: WorkflowActionRecord) -> WorkflowAction:
+        return cls(
+            id=strawberry.ID(action_id(record.source, record.request_number, record.number)),
+            source=record.source,
+            number=record.number,
+            request_number=record.request_number,
+            name=record.name,
+            status=record.status,
+            assignee=WorkflowUser.from_record(record.assignee),
+            opened_at=record.opened_at,
+            closed_at=record.closed_at,
+        )
+
+    @strawberry.field(description="The request this action belongs to.")
+    async def request(self, info: Info) -> WorkflowRequest | None:
+        record = await loading.request(info, self.source, self.request_number)
+        return None if record is None else WorkflowRequest.from_record(record)
+
+
+@strawberry.type(description="A WorkflowGen request: one run of a process.")
+class WorkflowRequest(Node):
+    id: strawberry.ID
+    source: str
+    number: int
+    process_name: str | None
+    process_version: int | None
+    status: str | None
+    description: str | None
+    opened_at: datetime | None
+    closed_at: datetime | None
+    actions: list[WorkflowAction]
+    dataset: list[DataValue]
+
+    @classmethod
+    def from_record(cls, record: WorkflowRequestRecord) -> WorkflowRequest:
+        return cls(
+            id=strawberry.ID(request_id(record.source, record.number)),
+            source=record.source,
+            number=record.number,
+            process_name=record.process_name,
+            process_version=record.process_version,
+            status=record.status,
+            description=record.description,
+            opened_at=record.opened_at,
+            closed_at=record.closed_at,
+            actions=[WorkflowAction.from_record(a) for a in record.actions],
+            dataset=[DataValue.from_record(d) for d in record.dataset],
+        )
+
+
+@strawberry.type(description="An event a provider delivered to the gateway, as kept in its durable log.")
+class InboundEvent(Node):
+    id: strawberry.ID
+    cursor: str
+    source: str
+    provider: Provider
+    type: str
+    provider_event_id: str | None
+    received_at: datetime
+    occurred_at: datetime | None
+    payload: JSON

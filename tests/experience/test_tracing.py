@@ -1,0 +1,24 @@
+"""Tracing is optional: without OpenTelemetry's packages the app is served exactly as it was built."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import pytest
+from starlette.applications import Starlette
+
+from gateway import observability
+
+
+def test_without_opentelemetry_the_app_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_import = importlib.import_module
+
+    def no_opentelemetry(name: str, package: str | None = None) -> ModuleType:
+        if name.startswith("opentelemetry"):
+            raise ImportError(name)
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", no_opentelemetry)
+    app = Starlette()
+    assert observability.setup_tracing(app) is app

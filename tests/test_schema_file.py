@@ -1,0 +1,41 @@
+"""The checked-in schema.graphql is the schema the gateway serves (``hookgate schema``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from schema.schema import print_sdl
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_checked_in_schema_equals_hookgate_schema_output() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "gateway", "schema"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert printed == (ROOT / "schema.graphql").read_text(encoding="utf-8"), "run `make schema` and commit it"
+    assert printed == print_sdl()
+
+
+def test_schema_has_every_contract_name() -> None:
+    sdl = print_sdl()
+    for name in (
+        "enum Provider",
+        "enum Capability",
+        "enum CircuitState",
+        "interface Node",
+        "type Webhook implements Node",
+        "type WorkflowRequest implements Node",
+        "type WorkflowAction implements Node",
+        "type InboundEvent implements Node",
+        "webhooks(source: String",
+        "deliveryLog(",
+        "first: Int = 20",
+        "createRequest(input: CreateRequestInput!): CreateRequestPayload!",
+        "startFlows(input: StartFlowsInput!): StartFlowsPayload!",
+        "events(source: String",
+        "input WebhookAuthorizationInput @oneOf",
+    ):
+        assert name in sdl, name
