@@ -13,7 +13,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -27,12 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.typevars import Context as _Ctx  # noqa: F401 - documents the type parameter below
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from gateway import ide, observability
+from gateway import ide, media, observability
 from gateway.auth import KeyRing
 from gateway.config import Settings, load_settings, with_sandbox_sources
 from gateway.context import ANONYMOUS, NOBODY, Context
@@ -145,6 +146,28 @@ class HookgateGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Strawberry's, carrying the media type the client asked for (see gateway/media.py) to create_response."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = media.preferred_media_type(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """Answer in the negotiated media type; with ``application/graphql-response+json``, request errors are 4xx."""
+        status = 200
+        negotiated = sub_response.media_type == media.GRAPHQL_RESPONSE_JSON
+        if negotiated and isinstance(response_data, dict) and media.is_request_error(response_data):
+            status = media.request_error_status(response_data)
+            response_data = cast(GraphQLHTTPResponse, {k: v for k, v in response_data.items() if k != "data"})
+        response = super().create_response(response_data, sub_response)
+        if negotiated:
+            response.headers["content-type"] = media.GRAPHQL_RESPONSE_JSON
+            response.status_code = sub_response.status_code or status
+        response.headers["vary"] = "Accept"
+        return response
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the gateway's own assets (gateway/ide), so it works with no internet access.
 
@@ -235,6 +258,15 @@ def _body_too_large(limit: int) -> Callable[[Request, Exception], Awaitable[Resp
     return handler
 
 
+def _may_see_source_health(keyring: KeyRing, request: Request) -> bool:
+    """Per-source health is for the ``admin`` scope (it tells which backends fail); the rest of ``/readyz`` is for
+    any probe, with or without a key, so a wrong key only hides the detail."""
+    try:
+        return "admin" in keyring.principal_from_headers(request.headers).scopes
+    except Unauthenticated:
+        return False
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -287,8 +319,9 @@ def create_app(
             await services.store.ping()
         except Exception:
             store_ok = False
-        circuits = {name: adapter.http.breaker.state.value for name, adapter in services.adapters.items()}
-        body = {"status": "ready" if store_ok else "unavailable", "store": store_ok, "sources": circuits}
+        body: dict[str, Any] = {"status": "ready" if store_ok else "unavailable", "store": store_ok}
+        if _may_see_source_health(keyring, request):
+            body["sources"] = {name: adapter.http.breaker.state.value for name, adapter in services.adapters.items()}
         return JSONResponse(body, status_code=200 if store_ok else 503)
 
     async def metrics(request: Request) -> Response:

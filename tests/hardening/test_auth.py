@@ -126,7 +126,21 @@ def test_a_write_key_may_mutate(keyed: Gateway, key: str) -> None:
 
 def test_health_endpoints_need_no_key(keyed: Gateway) -> None:
     assert httpx.get(f"{keyed.url}/healthz").status_code == 200
-    assert httpx.get(f"{keyed.url}/readyz").status_code == 200
+    assert httpx.get(f"{keyed.url}/readyz").json() == {"status": "ready", "store": True}
+
+
+@pytest.mark.parametrize(("key", "detailed"), [(None, False), ("reader", False), ("writer", False), ("admin", True)])
+def test_per_source_health_is_for_the_admin_scope(keyed: Gateway, key: str | None, detailed: bool) -> None:
+    answer = httpx.get(f"{keyed.url}/readyz", headers=bearer(key) if key else {})
+    assert answer.status_code == 200
+    sources = answer.json().get("sources")
+    assert (sources == dict.fromkeys(("uipath", "workflowgen", "druid", "dixa", "auco"), "CLOSED")) is detailed
+
+
+def test_a_wrong_key_on_readyz_hides_the_detail_but_not_readiness(keyed: Gateway) -> None:
+    answer = httpx.get(f"{keyed.url}/readyz", headers={"Authorization": "Bearer wrong"})
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ready", "store": True}
 
 
 def test_with_no_keys_everyone_may_read_and_write(gateway: Gateway) -> None:
