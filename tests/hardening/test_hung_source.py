@@ -51,7 +51,9 @@ def test_a_hung_source_times_out_within_its_timeout_and_the_rest_is_answered(
         "provider": "UIPATH",
     }
     assert error_for(body, "uipath")["path"] == ["webhooks"]
-    assert 0.5 <= elapsed < 1.2, f"answered after {elapsed:.2f} s with timeout_s = 0.5"
+    # The source hangs for an hour: any answer within a few seconds is the timeout's doing (bound kept loose for a
+    # loaded machine).
+    assert 0.5 <= elapsed < 5, f"answered after {elapsed:.2f} s with timeout_s = 0.5"
 
 
 def test_a_hung_source_is_not_retried_past_its_deadline(gateway_factory: Any, sandbox: Sandbox) -> None:
@@ -66,7 +68,7 @@ def test_a_hung_source_is_not_retried_past_its_deadline(gateway_factory: Any, sa
 
 async def test_a_hung_source_holds_at_most_its_own_concurrency(gateway_factory: Any, sandbox: Sandbox) -> None:
     gateway: Gateway = gateway_factory(
-        sources=sources(sandbox.url, uipath={"timeout_s": 1.5, "max_concurrency": 2, "breaker_failures": 1000})
+        sources=sources(sandbox.url, uipath={"timeout_s": 3, "max_concurrency": 2, "breaker_failures": 1000})
     )
     sandbox.fault("uipath", hang=True)
 
@@ -85,8 +87,8 @@ async def test_a_hung_source_holds_at_most_its_own_concurrency(gateway_factory: 
         hung = await asyncio.gather(*stuck)
 
     assert all(codes(body) == [] for _, body in others)
-    assert max(elapsed for elapsed, _ in others) < 1.0, [round(e, 3) for e, _ in others]  # uipath's take 1.5 s
+    assert max(elapsed for elapsed, _ in others) < 1.5, [round(e, 3) for e, _ in others]  # uipath's take 3 s
     assert in_flight == 2, "the hung source holds no more than max_concurrency upstream calls"
     assert all(codes(body) == ["UPSTREAM_TIMEOUT"] for _, body in hung)
-    # Were the wait for a slot not counted, the queries that waited would answer after 1.5 + 1.5 = 3 s.
-    assert max(elapsed for elapsed, _ in hung) < 2.7, "waiting for a slot counts against timeout_s too"
+    # Were the wait for a slot not counted, the queries that waited would answer after 3 + 3 = 6 s.
+    assert max(elapsed for elapsed, _ in hung) < 5, "waiting for a slot counts against timeout_s too"

@@ -141,7 +141,7 @@ async def test_retry_after_is_honoured(gateway_factory: Any, sandbox: Sandbox, s
 def test_retry_after_beyond_the_deadline_fails_at_once(
     gateway_factory: Any, sandbox: Sandbox, status: int, code: str
 ) -> None:
-    gateway: Gateway = gateway_factory(sources=sources(sandbox.url, uipath={"retries": 3, "timeout_s": 1}))
+    gateway: Gateway = gateway_factory(sources=sources(sandbox.url, uipath={"retries": 3, "timeout_s": 5}))
     sandbox.fault("uipath", status=status, rate=1, retry_after=30)
 
     started = time.monotonic()
@@ -150,8 +150,8 @@ def test_retry_after_beyond_the_deadline_fails_at_once(
 
     assert codes(body) == [code]
     assert errors(body)[0]["extensions"]["retryAfter"] == 30
-    assert webhook_gets(sandbox) == 1, "no retry: waiting 30 s would overrun the 1 s deadline"
-    assert elapsed < 0.8, f"answered after {elapsed:.2f} s"
+    assert webhook_gets(sandbox) == 1, "no retry: waiting 30 s would overrun the 5 s deadline"
+    assert elapsed < 2.5, f"answered after {elapsed:.2f} s: it waited instead of failing at once"
 
 
 def test_circuit_opens_answers_at_once_then_half_opens_and_closes(gateway_factory: Any, sandbox: Sandbox) -> None:
@@ -206,7 +206,7 @@ def test_client_errors_do_not_open_the_circuit(gateway_factory: Any, sandbox: Sa
 
 async def test_a_slow_source_slows_only_the_fields_that_need_it(gateway_factory: Any, sandbox: Sandbox) -> None:
     gateway: Gateway = gateway_factory()
-    sandbox.fault("auco", latency_ms=600)
+    sandbox.fault("auco", latency_ms=2000)
 
     async def timed(client: httpx.AsyncClient, query: str) -> tuple[float, dict[str, Any]]:
         started = time.monotonic()
@@ -219,7 +219,7 @@ async def test_a_slow_source_slows_only_the_fields_that_need_it(gateway_factory:
             *(timed(client, '{ webhooks(source: "dixa") { totalCount } }') for _ in range(5)),
         )
 
-    assert slow >= 0.6
-    assert codes(slow_body) == [], "slow is not failed: 600 ms is within the 10 s timeout"
+    assert slow >= 2.0
+    assert codes(slow_body) == [], "slow is not failed: 2 s is within the 10 s timeout"
     assert all(codes(body) == [] for _, body in fast)
-    assert max(elapsed for elapsed, _ in fast) < 0.5, [round(e, 3) for e, _ in fast]  # auco's take 0.6 s
+    assert max(elapsed for elapsed, _ in fast) < slow / 2, [round(e, 3) for e, _ in fast]

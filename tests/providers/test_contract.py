@@ -126,7 +126,7 @@ async def test_hanging_backend_times_out_within_the_source_timeout(
     error = await failure(kind, adapter)
     elapsed = time.monotonic() - started
     assert_is(error, UpstreamTimeout)
-    assert elapsed < 1.2, f"took {elapsed:.2f} s"
+    assert elapsed < 2.5, f"took {elapsed:.2f} s: the backend's 3 s, not the 0.5 s timeout"
 
 
 @pytest.mark.parametrize("kind", KINDS)
