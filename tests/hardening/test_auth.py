@@ -242,11 +242,16 @@ async def test_subscriptions_need_the_read_scope(keyed: Gateway) -> None:
     async with Client(transport=ws_transport(keyed, {"authorization": f"Bearer {KEYS['reader'][0]}"})) as session:
         events = session.subscribe(subscription)
         first = asyncio.ensure_future(anext(events))
-        await asyncio.sleep(0.3)  # the subscription is registered before the delivery arrives
-        body, headers = _uipath_delivery(f"auth-test-{time.monotonic_ns()}")
+        # A live subscription sees only what arrives after it is registered, which the client cannot observe:
+        # deliver until one reaches it (each delivery is a distinct event).
         async with httpx.AsyncClient() as client:
-            delivered = await client.post(f"{keyed.url}/hooks/uipath", content=body, headers=headers)
-        assert delivered.status_code == 200, delivered.text
+            for attempt in range(50):
+                body, headers = _uipath_delivery(f"auth-test-{attempt}-{time.monotonic_ns()}")
+                delivered = await client.post(f"{keyed.url}/hooks/uipath", content=body, headers=headers)
+                assert delivered.status_code == 200, delivered.text
+                done, _ = await asyncio.wait({first}, timeout=0.2)
+                if done:
+                    break
         event = await asyncio.wait_for(first, 5)
         await events.aclose()
     assert event == {"events": {"type": "job.created", "source": "uipath"}}

@@ -145,7 +145,10 @@ async def test_a_repeat_that_outwaits_the_first_gets_a_coded_conflict(
     monkeypatch.setattr(idempotency, "WAIT_S", 0.2)  # the gateway runs in this process, on its own thread
     sandbox.fault("workflowgen", latency_ms=800)
     first = asyncio.ensure_future(gql(gateway, CREATE, INPUT, key="slow"))
-    await asyncio.sleep(0.3)
+    for _ in range(200):  # until the first has reached WorkflowGen: it owns the key by then
+        await asyncio.sleep(0.02)
+        if hook_calls(sandbox):
+            break
     error = only_error(await gql(gateway, CREATE, INPUT, key="slow"))
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert (error["extensions"]["reason"], error["extensions"]["field"]) == (
