@@ -18,10 +18,10 @@ from typing import Any, cast
 import httpx
 import orjson
 from cross_web import HTTPException  # what Strawberry 0.341 raises for a refused request (its own dependency)
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -310,6 +310,7 @@ def create_app(
 
     graphql = HookgateGraphQL(services, keyring)
 
+            observability.worker_stopped()
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -325,7 +326,7 @@ def create_app(
         return JSONResponse(body, status_code=200 if store_ok else 503)
 
     async def metrics(request: Request) -> Response:
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(observability.render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     async def hooks(request: Request) -> Response:
         try:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
 from typing import Annotated
 
 import typer
@@ -45,7 +47,7 @@ def serve(
     """Serve the gateway. With no sources configured, start the sandbox and point one source of each kind at it."""
     import uvicorn
 
-    from gateway.observability import configure_logging_from_env
+    from gateway.observability import MULTIPROCESS_DIR_ENV, configure_logging_from_env
 
     settings = _load(config)
     if config:
@@ -74,6 +76,11 @@ def serve(
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql" if not settings.production else f"Serving on {host}:{port}")
     # After the sandbox's server has set up uvicorn's own handlers: this takes them over.
     configure_logging_from_env()
+    metrics_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR_ENV):
+        # Each worker writes its metrics there and /metrics adds them up, whichever worker takes the scrape.
+        metrics_dir = tempfile.mkdtemp(prefix="hookgate-metrics-")
+        os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir
     try:
         uvicorn.run(
             "gateway.app:app_from_env",
@@ -90,6 +97,8 @@ def serve(
     finally:
         if sandbox is not None:
             sandbox.stop()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command("sandbox")

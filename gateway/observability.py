@@ -39,7 +39,16 @@ from typing import Any, Literal, TextIO
 
 import orjson
 import structlog
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info, disable_created_metrics
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -130,10 +139,11 @@ INBOUND_DELIVERIES = Counter(
     "Deliveries received at /hooks/{source}, by source and verdict.",
     ["source", "verdict"],
 )
-SUBSCRIBERS = Gauge("hookgate_subscribers", "Live GraphQL subscriptions.")
-BUILD = Info("hookgate_build", "The running Hookgate's version.")
+# Gauges say how to combine worker processes (``--workers N``); an Info metric would not be collected from them.
+SUBSCRIBERS = Gauge("hookgate_subscribers", "Live GraphQL subscriptions.", multiprocess_mode="livesum")
+BUILD = Gauge("hookgate_build_info", "The running Hookgate's version.", ["version"], multiprocess_mode="max")
 with contextlib.suppress(PackageNotFoundError):
-    BUILD.info({"version": version("hookgate")})
+    BUILD.labels(version=version("hookgate")).set(1)
 
 MAX_OPERATION_NAMES = 200
 MAX_LABEL_LENGTH = 64
@@ -266,6 +276,26 @@ class CircuitCollector:
 
 
 REGISTRY.register(CircuitCollector())
+
+#: Set by ``hookgate serve --workers N`` (N > 1) before the workers start: each writes its samples to files there.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def render_metrics() -> bytes:
+    """The Prometheus text for ``/metrics``: this process's registry, or with several workers, the sum of all of
+    them (counters and histograms added, live subscriptions summed over live workers) plus this worker's circuits."""
+    if not os.environ.get(MULTIPROCESS_DIR_ENV):
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(CircuitCollector())
+    return generate_latest(registry)
+
+
+def worker_stopped() -> None:
+    """A worker's live gauges stop counting when it stops (its counters stay in the totals)."""
+    if os.environ.get(MULTIPROCESS_DIR_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 class GraphQLMetrics(SchemaExtension):
