@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
 from aiodataloader import DataLoader
 
@@ -28,18 +28,27 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class Loader(DataLoader[K, V | None]):
-    """A typed DataLoader over a batch function; failures become per-key exception instances."""
+#: What a batch function answers for one key: the value, None when missing, or the exception that failed that key.
+Slot: TypeAlias = V | Exception | None
 
-    def __init__(self, batch: Callable[[list[K]], Awaitable[Sequence[V | None]]], max_batch_size: int | None = None):
+
+class Loader(DataLoader[K, V | None]):
+    """A typed DataLoader over a batch function; failures become per-key exception instances.
+
+    ``batch`` answers one :data:`Slot` per key. An exception in a slot rejects that key's load alone (aiodataloader
+    sets it on the key's future); an exception *raised* by ``batch`` rejects every key of the batch.
+    """
+
+    def __init__(self, batch: Callable[[list[K]], Awaitable[Sequence[Slot[V]]]], max_batch_size: int | None = None):
         super().__init__(max_batch_size=max_batch_size)
         self._batch = batch
 
     async def batch_load_fn(self, keys: list[K]) -> list[V | None]:
+        # aiodataloader's annotation leaves out the exception slots it handles: it rejects a key's future when its
+        # slot holds an exception instance. Hence the casts.
         try:
-            return list(await self._batch(keys))
+            return cast(list[V | None], list(await self._batch(keys)))
         except Exception as exc:
-            # aiodataloader rejects a key's future when its slot holds an exception instance.
             return cast(list[V | None], [exc] * len(keys))
 
     async def load_typed(self, key: K) -> V | None:

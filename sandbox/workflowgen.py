@@ -7,7 +7,8 @@ Wire formats: providers.md §2. Routes, relative to the ``/workflowgen`` mount:
   ``onBehalfOf`` / ``onBehalfOfUserName`` where the operation allows delegation.
   Body ``{"operation": "createRequest", "args": {"input": {...}}}``.
 - ``POST /wfgen/graphql``: a small read-only GraphQL API (graphql-core), Basic auth ``wfgen_admin`` / ``sandbox``,
-  optional header ``x-wfgen-impersonate-username``.
+  optional header ``x-wfgen-impersonate-username``. A request or action it does not have, or that the viewer may not
+  see, is that field's own error (NOT_FOUND, FORBIDDEN) beside the other fields' data [stand-in].
 
 Seed (restored by ``POST /_control/reset``): process ``EXPENSE_CLAIM`` version 1 (id 1) with data AMOUNT (NUMERIC),
 REASON (TEXT), DUE (DATETIME), RECEIPT (FILE) and one action ``APPROVAL``; users ``wfgen_admin`` (id 1,
@@ -1017,6 +1018,23 @@ def action_view(state: WorkflowGenState, action: Action) -> dict[str, Any]:
     }
 
 
+def _visible_request(ctx: GraphQLContext, number: int) -> WfRequest:
+    """The request the viewer asked for, or the field error that answers it.
+
+    stand-in: how WorkflowGen answers ``request(number:)`` for a number it does not have, or that the viewer may not
+    see, is not published. A GraphQL server reports a field that cannot be resolved as that field null plus an entry
+    in ``errors`` whose ``path`` names it (the GraphQL spec, "Errors" under "Response"), so each alias of a batched
+    document fails on its own, beside the other aliases' data: here NOT_FOUND for an unknown number and FORBIDDEN
+    for one the viewer may not see.
+    """
+    request = ctx.state.requests.get(number)
+    if request is None:
+        raise _gql_error(not_found(f"request {number} does not exist"))
+    if not ctx.state.can_see(ctx.viewer, request):
+        raise _gql_error(forbidden(f"Security error: {ctx.viewer.user_name!r} may not see request {number}"))
+    return request
+
+
 class QueryRoot:
     """Root resolvers; graphql-core's default resolver calls these methods with the field's arguments."""
 
@@ -1033,11 +1051,7 @@ class QueryRoot:
         chosen = number if number is not None else by_id
         if chosen is None:
             raise _gql_error(bad_input("request: number or id is required"))
-        request = ctx.state.requests.get(chosen)
-        # A missing request and one the viewer may not see are both null, as WorkflowGen answers.
-        if request is None or not ctx.state.can_see(ctx.viewer, request):
-            return None
-        return request_view(ctx.state, request)
+        return request_view(ctx.state, _visible_request(ctx, chosen))
 
     def requests(
         self,
@@ -1096,11 +1110,11 @@ class QueryRoot:
         if chosen is None:
             raise _gql_error(bad_input("action: id, or requestNumber and number, are required"))
         request_number, action_number = chosen
-        request = ctx.state.requests.get(request_number)
-        if request is None or not ctx.state.can_see(ctx.viewer, request):
-            return None
+        request = _visible_request(ctx, request_number)
         action = next((a for a in request.actions if a.number == action_number), None)
-        return action_view(ctx.state, action) if action is not None else None
+        if action is None:
+            raise _gql_error(not_found(f"action {action_number} of request {request_number} does not exist"))
+        return action_view(ctx.state, action)
 
     def process(self, info: GraphQLResolveInfo[GraphQLContext], name: str, version: int | None = None) -> Any:
         try:

@@ -8,7 +8,9 @@ capability when the source lacks it, instead of answering with a silent empty li
 Contracts every adapter keeps (the contract suite in ``tests/providers`` holds them to it):
 
 - batch reads (``get_webhooks``, ``get_requests``...) return one item per key, in the keys' order, ``None`` for a
-  key that does not exist; missing is not an error;
+  key that does not exist; missing is not an error. Where one upstream answer can fail some keys and serve others
+  (:class:`Workflow`'s aliased GraphQL documents), a failed key's slot holds its error *instance* instead, and the
+  call raises only when the whole answer failed (HTTP error, timeout, open circuit);
 - lists follow the provider's paging to the end;
 - parsing is tolerant: unknown fields are ignored, optional fields may be absent, either casing where noted;
 - every upstream call goes through the adapter's :class:`~gateway.providers.http.UpstreamClient`, so errors arrive
@@ -117,11 +119,19 @@ class DeliveryLogs(Protocol):
 
 
 class Workflow(Protocol):
-    """Requests and actions (WorkflowGen). Reads batch; writes run one operation each and are never retried."""
+    """Requests and actions (WorkflowGen). Reads batch; writes run one operation each and are never retried.
 
-    async def get_requests(self, numbers: Sequence[int]) -> list[WorkflowRequestRecord | None]: ...
+    ``get_requests`` and ``get_actions`` answer one slot per key, in the keys' order: the record, ``None`` when the
+    key does not exist, or the :class:`~gateway.errors.HookgateError` that failed that key alone (say, FORBIDDEN for
+    a request the reading user may not see). They raise when no key could be answered. The slots fit a DataLoader
+    batch function as they are: it rejects just the keys whose slot holds an exception.
+    """
 
-    async def get_actions(self, keys: Sequence[tuple[int, int]]) -> list[WorkflowActionRecord | None]: ...
+    async def get_requests(self, numbers: Sequence[int]) -> list[WorkflowRequestRecord | HookgateError | None]: ...
+
+    async def get_actions(
+        self, keys: Sequence[tuple[int, int]]
+    ) -> list[WorkflowActionRecord | HookgateError | None]: ...
 
     async def run_operation(self, operation: str, input: Mapping[str, Any]) -> dict[str, Any]: ...
 

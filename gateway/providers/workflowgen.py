@@ -7,7 +7,8 @@ Wire formats: providers.md §2.
   {"code"}}]}`` at 200 or 400 [stand-in]. Sent exactly once: a lost answer is not a reason to launch a second request.
 - Reads: ``POST {base_url}/wfgen/graphql`` with Basic auth [likely] and ``x-wfgen-impersonate-username`` [likely]. Every
   lookup of one batch is an alias in one document (``r0: request(number: 1) {...}``), so a page of N requests costs
-  one upstream call, not N. Reads are retried.
+  one upstream call, not N. An error WorkflowGen pins on one alias (its ``path``) fails that key alone; NOT_FOUND on
+  a null alias is a missing key. Reads are retried.
 
 The hook token is the application's only credential, a password in the URL. It never enters an ``httpx.Request``
 that the client builds: hook calls go to ``/wfgen/hooks/-`` and :class:`HookTokenTransport` writes the token into the
@@ -20,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -90,6 +91,9 @@ REQUEST_FIELDS = """fragment HookgateRequest on Request {
   actions { items { ...HookgateAction } }
   dataset { items { name textValue numericValue dateTimeValue fileValue { name contentType size description } } }
 }"""
+
+#: A batch key: a request number, or (request number, action number).
+K = TypeVar("K", bound=Hashable)
 
 
 class HookTokenTransport(httpx.AsyncBaseTransport):
@@ -426,45 +430,56 @@ class WorkflowGenAdapter(Adapter):
 
     # -- reads ----------------------------------------------------------------------------------------------------
 
-    async def get_requests(self, numbers: Sequence[int]) -> list[WorkflowRequestRecord | None]:
-        """Requests by number, in the keys' order, None where missing (or not visible to the GraphQL user).
+    async def get_requests(self, numbers: Sequence[int]) -> list[WorkflowRequestRecord | HookgateError | None]:
+        """Requests by number, in the keys' order: the record, None where missing, or the error of that key alone.
 
-        Duplicates are fetched once; each ``max_batch`` distinct numbers are one aliased GraphQL document.
+        Duplicates are fetched once; each ``max_batch`` distinct numbers are one aliased GraphQL document. A number
+        WorkflowGen refuses (say, FORBIDDEN: not visible to the GraphQL user) fails only its own slot; a document
+        that fails as a whole fails all of its numbers, and the call raises when every document failed.
         """
         keys = _unique([n for n in numbers if _number(n, "number") >= 1])
-        found: dict[int, WorkflowRequestRecord | None] = {}
-        for chunk, nodes in await self._batch(keys, self._request_selection, REQUEST_FIELDS + "\n" + ACTION_FIELDS):
-            for number, node in zip(chunk, nodes, strict=True):
-                found[number] = parse_request(self.name, node)
+        answers = await self._batch(
+            keys, self._request_selection, REQUEST_FIELDS + "\n" + ACTION_FIELDS, lambda n: f"request {n}"
+        )
+        found: dict[int, WorkflowRequestRecord | HookgateError | None] = {}
+        for number, answer in answers:
+            found[number] = answer if isinstance(answer, HookgateError) else parse_request(self.name, answer)
         return [found.get(n) for n in numbers]
 
-    async def get_actions(self, keys: Sequence[tuple[int, int]]) -> list[WorkflowActionRecord | None]:
-        """Actions by (request number, action number), in the keys' order, None where missing.
+    async def get_actions(self, keys: Sequence[tuple[int, int]]) -> list[WorkflowActionRecord | HookgateError | None]:
+        """Actions by (request number, action number), in the keys' order: the record, None where missing, or the
+        error of that key alone, as :meth:`get_requests`.
 
         One aliased ``action(requestNumber:, number:)`` per distinct key, ``max_batch`` keys per document.
         """
         unique = _unique([(r, n) for r, n in keys if _number(r, "requestNumber") >= 1 and _number(n, "number") >= 1])
-        found: dict[tuple[int, int], WorkflowActionRecord | None] = {}
-        for chunk, nodes in await self._batch(unique, self._action_selection, ACTION_FIELDS):
-            for key, node in zip(chunk, nodes, strict=True):
-                record = parse_action(self.name, node, key[0])
-                found[key] = record if record is not None and record.number == key[1] else None
+        answers = await self._batch(
+            unique, self._action_selection, ACTION_FIELDS, lambda k: f"action {k[1]} of request {k[0]}"
+        )
+        found: dict[tuple[int, int], WorkflowActionRecord | HookgateError | None] = {}
+        for key, answer in answers:
+            if isinstance(answer, HookgateError):
+                found[key] = answer
+                continue
+            record = parse_action(self.name, answer, key[0])
+            found[key] = record if record is not None and record.number == key[1] else None
         return [found.get((r, n)) for r, n in keys]
 
-    async def get_requests_by_id(self, ids: Sequence[str]) -> list[WorkflowRequestRecord | None]:
+    async def get_requests_by_id(self, ids: Sequence[str]) -> list[WorkflowRequestRecord | HookgateError | None]:
         """Requests by WorkflowGen global id (``base64("Request:1")``), decoded locally [doc]; None for an id
-        that names no request (malformed, or another type's)."""
+        that names no request (malformed, or another type's). Slots as :meth:`get_requests`."""
         numbers = [request_number_of(i) for i in ids]
-        records = await self.get_requests([n for n in numbers if n is not None])
-        by_number = {r.number: r for r in records if r is not None}
-        return [by_number.get(n) if n is not None else None for n in numbers]
+        wanted = [n for n in numbers if n is not None]
+        answers = dict(zip(wanted, await self.get_requests(wanted), strict=True))
+        return [answers[n] if n is not None else None for n in numbers]
 
-    async def get_actions_by_id(self, ids: Sequence[str]) -> list[WorkflowActionRecord | None]:
-        """Actions by WorkflowGen global id (``base64("Action:1---2")``), decoded locally [doc]."""
+    async def get_actions_by_id(self, ids: Sequence[str]) -> list[WorkflowActionRecord | HookgateError | None]:
+        """Actions by WorkflowGen global id (``base64("Action:1---2")``), decoded locally [doc]. Slots as
+        :meth:`get_actions`."""
         keys = [action_key_of(i) for i in ids]
-        records = await self.get_actions([k for k in keys if k is not None])
-        by_key = {(r.request_number, r.number): r for r in records if r is not None}
-        return [by_key.get(k) if k is not None else None for k in keys]
+        wanted = [k for k in keys if k is not None]
+        answers = dict(zip(wanted, await self.get_actions(wanted), strict=True))
+        return [answers[k] if k is not None else None for k in keys]
 
     @staticmethod
     def _request_selection(alias: str, number: int) -> str:
@@ -475,22 +490,45 @@ class WorkflowGenAdapter(Adapter):
         return f"{alias}: action(requestNumber: {key[0]}, number: {key[1]}) {{ ...HookgateAction }}"
 
     async def _batch(
-        self, keys: list[Any], select: Callable[[str, Any], str], fragments: str
-    ) -> list[tuple[list[Any], list[Any]]]:
-        """Per chunk of keys: the chunk and the node each alias answered (None where null). Chunks run at once."""
+        self,
+        keys: list[K],
+        select: Callable[[str, K], str],
+        fragments: str,
+        label: Callable[[K], str],
+    ) -> list[tuple[K, Any]]:
+        """Per key: what its alias answered (the node, None where null, or the :class:`HookgateError` of that key).
+
+        Chunks of ``max_batch`` keys are one document each and run at once. A chunk whose document failed as a whole
+        (HTTP error, timeout, open circuit) gives its error to each of its keys, so the other chunks still count;
+        when every chunk failed there is nothing to keep, and the first one's error is raised.
+        """
         chunks = _chunks(keys, self.config.max_batch)
 
-        async def one(chunk: list[Any]) -> tuple[list[Any], list[Any]]:
-            aliases = [f"k{index}" for index in range(len(chunk))]
-            selections = "\n  ".join(select(alias, key) for alias, key in zip(aliases, chunk, strict=True))
-            data = await self._query(f"query HookgateBatch {{\n  {selections}\n}}\n{fragments}", aliases)
-            return chunk, [data.get(alias) for alias in aliases]
+        async def one(chunk: list[K]) -> list[tuple[K, Any]]:
+            aliases = {f"k{index}": key for index, key in enumerate(chunk)}
+            selections = "\n  ".join(select(alias, key) for alias, key in aliases.items())
+            document = f"query HookgateBatch {{\n  {selections}\n}}\n{fragments}"
+            answers = await self._query_aliases(document, {alias: label(key) for alias, key in aliases.items()})
+            return [(key, answers[alias]) for alias, key in aliases.items()]
 
-        return list(await asyncio.gather(*(one(chunk) for chunk in chunks)))
+        outcomes = await asyncio.gather(*(one(chunk) for chunk in chunks), return_exceptions=True)
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        for failure in failures:
+            if not isinstance(failure, HookgateError):
+                raise failure  # a bug or a cancellation: not an upstream answer to hand out per key
+        if failures and len(failures) == len(outcomes):
+            raise failures[0]
+        answers: list[tuple[K, Any]] = []
+        for chunk, outcome in zip(chunks, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                answers += [(key, outcome) for key in chunk]
+            else:
+                answers += outcome
+        return answers
 
-    async def _query(self, document: str, aliases: Sequence[str] = ()) -> dict[str, Any]:
-        """Run one read document; return ``data``. An alias that came back null with an error is a missing key
-        when the error says NOT_FOUND; any other error fails the whole document."""
+    async def _read(self, document: str) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+        """POST one read document; return the status, ``data`` and the error list. Raises when the answer as a whole
+        failed: an HTTP error, a body that is not a GraphQL answer, or no ``data`` (the document never ran)."""
         response = await self.http.request(
             "POST",
             GRAPHQL_PATH,
@@ -503,7 +541,7 @@ class WorkflowGenAdapter(Adapter):
         body = _loads(response)
         if not isinstance(body, dict):
             if response.status_code >= 300:
-                raise self._read_error(response.status_code, None, [])
+                raise self._read_error(response.status_code, [])
             self.http.decode(response)  # raises for a body that is not JSON
             raise UpstreamError(
                 f"source '{self.name}' answered a GraphQL read with an unexpected body",
@@ -511,22 +549,54 @@ class WorkflowGenAdapter(Adapter):
                 **self._ctx(),
             )
         raw_data = body.get("data")
-        data: dict[str, Any] | None = raw_data if isinstance(raw_data, dict) else None
         raw_errors = body.get("errors")
         errors = [e for e in raw_errors if isinstance(e, dict)] if isinstance(raw_errors, list) else []
-        if response.status_code >= 300 or data is None:
-            raise self._read_error(response.status_code, body, errors)
+        if response.status_code >= 300 or not isinstance(raw_data, dict):
+            raise self._read_error(response.status_code, errors)
+        return response.status_code, raw_data, errors
+
+    async def _query(self, document: str) -> dict[str, Any]:
+        """Run one read document that is a single question (the probe); return ``data``. Any error fails it."""
+        status, data, errors = await self._read(document)
+        if errors:
+            raise self._read_error(status, errors)
+        return data
+
+    async def _query_aliases(self, document: str, labels: Mapping[str, str]) -> dict[str, Any]:
+        """Run one batch document; per alias of ``labels``: its node, None, or the error that failed that alias.
+
+        GraphQL reports a field's failure in ``errors`` with a ``path`` whose first element is the alias, beside the
+        other aliases' data (the GraphQL spec, "Errors" under "Response"), so an error is pinned on its alias:
+        NOT_FOUND on a null alias is a missing key (None, as every by-id read answers); any other error fails that key
+        alone, mapped as :meth:`_read_error` maps a whole answer's. An error that names no alias of ours (no path,
+        say) may concern every key, so it fails the whole document. ``labels`` name each alias's key for the error
+        message ("request 7").
+        """
+        status, data, errors = await self._read(document)
+        pinned: dict[str, list[dict[str, Any]]] = {}
         for error in errors:
             path = error.get("path")
             alias = path[0] if isinstance(path, list) and path and isinstance(path[0], str) else None
-            if alias is not None and alias in aliases and data.get(alias) is None and _is_not_found(error):
-                continue
-            raise self._read_error(response.status_code, body, [error])
-        return data
+            if alias is None or alias not in labels:
+                raise self._read_error(status, [error])
+            pinned.setdefault(alias, []).append(error)
+        answers: dict[str, Any] = {}
+        for alias, what in labels.items():
+            node, failed = data.get(alias), pinned.get(alias)
+            if not failed:
+                answers[alias] = node
+            elif node is None and all(_is_not_found(error) for error in failed):
+                answers[alias] = None
+            else:
+                # Also when the alias has data: an error under it (a nested field) means the record is incomplete.
+                answers[alias] = self._read_error(status, failed, what)
+        return answers
 
-    def _read_error(self, status: int, body: Any, errors: list[dict[str, Any]]) -> HookgateError:
+    def _read_error(self, status: int, errors: list[dict[str, Any]], what: str | None = None) -> HookgateError:
+        """The error tree's error for a failed read: of the whole document, or of one key (``what``: "request 7")."""
         message = "; ".join(str(e.get("message")) for e in errors if e.get("message")) or f"HTTP {status}"
         codes = {str((e.get("extensions") or {}).get("code") or "").upper() for e in errors}
+        the_read = f"the read of {what}" if what else "the read"
         if status == 401 or "UNAUTHENTICATED" in codes:
             return UpstreamError(
                 f"source '{self.name}' rejected the gateway's GraphQL credentials "
@@ -535,10 +605,10 @@ class WorkflowGenAdapter(Adapter):
                 **self._ctx(),
             )
         if status == 403 or "FORBIDDEN" in codes:
-            return Forbidden(f"source '{self.name}' refused the read: {message}", **self._ctx())
+            return Forbidden(f"source '{self.name}' refused {the_read}: {message}", **self._ctx())
         # A read document is the gateway's own: a GraphQL error in it is an upstream problem, not the caller's.
         return UpstreamError(
-            f"source '{self.name}' could not answer the read: {message}",
+            f"source '{self.name}' could not answer {the_read}: {message}",
             status=status,
             **self._ctx(),
         )
@@ -572,10 +642,14 @@ def _loads(response: httpx.Response) -> Any:
 
 
 def _is_not_found(error: Mapping[str, Any]) -> bool:
+    """Does this GraphQL error say "no such object"? By its code when it has one (a FORBIDDEN whose text says
+    "not found" is still a refusal), by its text otherwise."""
     extensions = error.get("extensions")
     code = str(extensions.get("code") or "") if isinstance(extensions, dict) else ""
+    if code:
+        return code.upper() == "NOT_FOUND"
     message = str(error.get("message") or "").lower()
-    return code.upper() == "NOT_FOUND" or "not found" in message or "does not exist" in message
+    return "not found" in message or "does not exist" in message
 
 
 #: Failures that mean no answer came back at all.

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from gateway.config import sandbox_sources
 from schema.types import action_id, request_id
 from tests.conftest import Gateway, Sandbox
 from tests.operations.conftest import data, gql, only_error, wfg_snapshot, writes
@@ -420,3 +421,23 @@ async def test_a_failed_read_back_still_reports_the_write(shared_gateway: Gatewa
     assert error["extensions"]["code"] == "UPSTREAM_ERROR"
     assert "write succeeded" in error["message"]
     assert sandbox.state("workflowgen").requests[1].actions[0].status == "CLOSED"
+
+
+async def test_a_read_back_refused_for_its_key_still_reports_the_write(gateway_factory: Any, sandbox: Sandbox) -> None:
+    """WorkflowGen refuses to show the new request to the gateway's GraphQL user: that key's FORBIDDEN is reported
+    at the payload's field, beside the write's identity, and the write is not retried."""
+    sources = sandbox_sources(sandbox.url)
+    sources["workflowgen"]["impersonate_username"] = "jdoe"  # reads as jdoe; the hook still writes as wfgen_admin
+    gateway = gateway_factory(sources=sources)
+
+    result = await gql(gateway, CREATE, {"input": {"processName": "EXPENSE_CLAIM"}})
+
+    assert result.data is not None
+    request = result.data["createRequest"]["request"]
+    assert (request["id"], request["number"], request["status"]) == (request_id("workflowgen", 2), 2, None)
+    error = only_error(result)
+    assert error["path"] == ["createRequest", "request"]
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert "write succeeded" in error["message"]
+    assert writes(sandbox, "workflowgen") == {"POST /wfgen/hooks/{token}": 1}
+    assert 2 in sandbox.state("workflowgen").requests

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from gateway.config import Settings, WorkflowGenSource, sandbox_sources
@@ -20,7 +23,7 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.providers.records import Capability
+from gateway.providers.records import Capability, WorkflowActionRecord, WorkflowRequestRecord
 from gateway.providers.registry import build_adapter
 from gateway.providers.workflowgen import OPERATIONS, WorkflowGenAdapter
 from tests.conftest import Sandbox
@@ -150,10 +153,165 @@ async def test_reads_send_the_impersonate_username(sandbox: Sandbox, wfgen: Work
     mine = await create(wfgen)  # requested by wfgen_admin: jdoe may not see it
     adapter = make(source(sandbox, impersonate_username="jdoe"))
     try:
-        records = await adapter.get_requests([1, mine])
+        first, hidden = await adapter.get_requests([1, mine])
     finally:
         await adapter.aclose()
-    assert [r.number if r else None for r in records] == [1, None]
+    assert isinstance(first, WorkflowRequestRecord)
+    assert first.number == 1
+    assert isinstance(hidden, Forbidden)
+
+
+# -- a failure pinned on one alias fails that key alone --------------------------------------------------------------
+
+
+def shown(slots: list[Any]) -> list[Any]:
+    """Each slot as a test reads it: the record's number(s), None, or the error's class."""
+    return [
+        type(slot)
+        if isinstance(slot, Exception)
+        else (slot.request_number, slot.number)
+        if isinstance(slot, WorkflowActionRecord)
+        else slot.number
+        if slot is not None
+        else None
+        for slot in slots
+    ]
+
+
+async def test_a_refused_request_fails_alone_in_its_batch(sandbox: Sandbox, wfgen: WorkflowGenAdapter) -> None:
+    hidden = await create(wfgen)  # wfgen_admin's: jdoe may not see it
+    theirs = await create(wfgen, onBehalfOfUserName="jdoe")  # jdoe's own
+    adapter = make(source(sandbox, impersonate_username="jdoe"))
+    sandbox.clear_calls()
+    try:
+        slots = await adapter.get_requests([1, hidden, 999, theirs, hidden])
+    finally:
+        await adapter.aclose()
+
+    assert sandbox.calls()["workflowgen"] == {GRAPHQL: 1}
+    assert shown(slots) == [1, Forbidden, None, theirs, Forbidden]  # unknown stays None: missing is not an error
+    error = slots[1]
+    assert isinstance(error, Forbidden)
+    assert error.extensions == {"code": "FORBIDDEN", "source": "workflowgen", "provider": "WORKFLOWGEN"}
+    assert f"request {hidden}" in str(error)
+    assert "jdoe" in str(error)  # WorkflowGen's own message is quoted
+
+
+async def test_a_refused_action_fails_alone_in_its_batch(sandbox: Sandbox, wfgen: WorkflowGenAdapter) -> None:
+    hidden = await create(wfgen)
+    adapter = make(source(sandbox, impersonate_username="jdoe"))
+    sandbox.clear_calls()
+    try:
+        slots = await adapter.get_actions([(1, 1), (hidden, 1), (1, 5)])
+        by_id = await adapter.get_actions_by_id([gid(f"Action:{hidden}---1"), gid("Action:1---1"), "junk"])
+    finally:
+        await adapter.aclose()
+
+    assert shown(slots) == [(1, 1), Forbidden, None]
+    assert shown(by_id) == [Forbidden, (1, 1), None]
+    assert sandbox.calls()["workflowgen"] == {GRAPHQL: 2}
+
+
+def batch_answer(data: dict[str, Any], errors: list[dict[str, Any]]) -> str:
+    return json.dumps({"data": data, "errors": errors})
+
+
+async def test_an_uncoded_error_on_one_alias_is_that_keys_upstream_error(
+    wfgen: WorkflowGenAdapter, sandbox: Sandbox
+) -> None:
+    # The simulator codes its errors; a server that does not (a resolver that crashed) is played by a fault.
+    sandbox.fault(
+        "workflowgen",
+        body=batch_answer(
+            {"k0": {"number": 1}, "k1": None, "k2": {"number": 3}},
+            [{"message": "Unexpected error", "path": ["k1"], "locations": [{"line": 3, "column": 3}]}],
+        ),
+    )
+    slots = await wfgen.get_requests([1, 2, 3])
+    assert shown(slots) == [1, UpstreamError, 3]
+    error = slots[1]
+    assert isinstance(error, UpstreamError)
+    assert error.extensions["code"] == "UPSTREAM_ERROR"
+    assert "request 2" in str(error)
+    assert "Unexpected error" in str(error)
+
+
+async def test_an_error_under_an_alias_fails_that_key_even_with_data(
+    wfgen: WorkflowGenAdapter, sandbox: Sandbox
+) -> None:
+    # A nested field failed: the node came back, but incomplete, so it is not served as if whole.
+    sandbox.fault(
+        "workflowgen",
+        body=batch_answer(
+            {"k0": {"number": 1, "requester": None}, "k1": {"number": 2}},
+            [{"message": "user lookup failed", "path": ["k0", "requester"]}],
+        ),
+    )
+    assert shown(await wfgen.get_requests([1, 2])) == [UpstreamError, 2]
+
+
+async def test_not_found_on_a_null_alias_is_a_missing_key(wfgen: WorkflowGenAdapter, sandbox: Sandbox) -> None:
+    sandbox.fault(
+        "workflowgen",
+        body=batch_answer(
+            {"k0": None, "k1": {"number": 2}},
+            [{"message": "Request not found", "path": ["k0"]}],  # no code: the message says it
+        ),
+    )
+    assert shown(await wfgen.get_requests([1, 2])) == [None, 2]
+
+
+async def test_a_coded_refusal_is_not_read_as_missing_by_its_text(wfgen: WorkflowGenAdapter, sandbox: Sandbox) -> None:
+    sandbox.fault(
+        "workflowgen",
+        body=batch_answer(
+            {"k0": None, "k1": {"number": 2}},
+            [{"message": "Request not found or no access", "path": ["k0"], "extensions": {"code": "FORBIDDEN"}}],
+        ),
+    )
+    assert shown(await wfgen.get_requests([1, 2])) == [Forbidden, 2]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"message": "Internal server error"},  # no path: it may concern every key
+        {"message": "odd", "path": ["somethingElse"]},  # a path that is not one of the gateway's aliases
+    ],
+    ids=["no-path", "foreign-path"],
+)
+async def test_an_error_not_pinned_on_an_alias_fails_the_whole_batch(
+    wfgen: WorkflowGenAdapter, sandbox: Sandbox, error: dict[str, Any]
+) -> None:
+    sandbox.fault("workflowgen", body=batch_answer({"k0": {"number": 1}, "k1": None}, [error]))
+    with pytest.raises(UpstreamError, match=error["message"]):
+        await wfgen.get_requests([1, 2])
+
+
+async def test_a_failed_document_fails_only_its_own_chunk(sandbox: Sandbox) -> None:
+    """With ``max_batch`` cutting a batch into documents, a document that fails as a whole fails its keys only;
+    the call raises only when every document failed."""
+    failing = "request(number: 3)"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        document = json.loads(request.content)["query"]
+        if failing in document:
+            return httpx.Response(503, json={"errors": [{"message": "busy"}]})
+        asked = re.findall(r"(k\d+): request\(number: (\d+)\)", document)
+        return httpx.Response(200, json={"data": {alias: {"number": int(number)} for alias, number in asked}})
+
+    adapter = build_adapter(
+        "workflowgen", source(sandbox, max_batch=2, retries=0), transport=httpx.MockTransport(handler)
+    )
+    try:
+        slots = await adapter.get_requests([1, 2, 3, 4, 5])
+        with pytest.raises(UpstreamError) as caught:
+            await adapter.get_requests([3, 4])
+    finally:
+        await adapter.aclose()
+    assert shown(slots) == [1, 2, UpstreamError, UpstreamError, 5]
+    assert slots[2] is slots[3]  # one document, one error
+    assert caught.value.status == 503
 
 
 async def test_bad_graphql_credentials_are_an_upstream_error_without_the_password(sandbox: Sandbox) -> None:

@@ -495,9 +495,31 @@ async def test_graphql_without_the_right_basic_credentials_is_401(
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_aliased_batch_returns_each_request_and_null_for_a_missing_one(client: httpx.AsyncClient) -> None:
-    body = await gql(client, "{ r1: request(number: 1) { number status } r2: request(number: 7) { number } }")
-    assert body == {"data": {"r1": {"number": 1, "status": "OPEN"}, "r2": None}}
+def alias_errors(body: dict[str, Any]) -> dict[str, str]:
+    """The ``extensions.code`` of each error, by the alias its ``path`` names."""
+    return {error["path"][0]: error["extensions"]["code"] for error in body.get("errors", [])}
+
+
+async def test_aliased_batch_answers_each_alias_on_its_own(client: httpx.AsyncClient) -> None:
+    body = await gql(
+        client,
+        "{ r1: request(number: 1) { number status } r2: request(number: 7) { number }"
+        " a1: action(requestNumber: 1, number: 1) { number } a2: action(requestNumber: 1, number: 4) { number }"
+        " a3: action(requestNumber: 9, number: 1) { number } }",
+    )
+    assert body["data"] == {
+        "r1": {"number": 1, "status": "OPEN"},
+        "r2": None,
+        "a1": {"number": 1},
+        "a2": None,
+        "a3": None,
+    }
+    assert alias_errors(body) == {"r2": "NOT_FOUND", "a2": "NOT_FOUND", "a3": "NOT_FOUND"}
+    assert [e["message"] for e in body["errors"]] == [
+        "request 7 does not exist",
+        "action 4 of request 1 does not exist",
+        "request 9 does not exist",
+    ]
 
 
 async def test_request_and_action_by_global_id(client: httpx.AsyncClient) -> None:
@@ -519,6 +541,7 @@ async def test_request_and_action_by_global_id(client: httpx.AsyncClient) -> Non
     }
     assert data["byNumbers"] == {"id": gid("Action:1---1")}
     assert data["missing"] is None
+    assert alias_errors(body) == {"missing": "NOT_FOUND"}
 
 
 async def test_a_malformed_global_id_is_a_field_error_beside_other_data(client: httpx.AsyncClient) -> None:
@@ -558,9 +581,18 @@ async def test_a_bad_page_size_is_an_error(client: httpx.AsyncClient) -> None:
 
 async def test_an_impersonated_ordinary_user_sees_only_their_requests(client: httpx.AsyncClient) -> None:
     await ok(client, "createRequest", {"processName": "EXPENSE_CLAIM"})  # wfgen_admin's, assigned to wfgen_admin
-    query = "{ viewer { userName } requests { totalCount items { number } } r2: request(number: 2) { number } }"
-    data = (await gql(client, query, user="jdoe"))["data"]
-    assert data == {"viewer": {"userName": "jdoe"}, "requests": {"totalCount": 1, "items": [{"number": 1}]}, "r2": None}
+    query = (
+        "{ viewer { userName } requests { totalCount items { number } } r2: request(number: 2) { number }"
+        " a2: action(requestNumber: 2, number: 1) { number } }"
+    )
+    body = await gql(client, query, user="jdoe")
+    assert body["data"] == {
+        "viewer": {"userName": "jdoe"},
+        "requests": {"totalCount": 1, "items": [{"number": 1}]},
+        "r2": None,
+        "a2": None,
+    }
+    assert alias_errors(body) == {"r2": "FORBIDDEN", "a2": "FORBIDDEN"}
 
 
 async def test_an_unknown_impersonated_user_is_refused(client: httpx.AsyncClient) -> None:
