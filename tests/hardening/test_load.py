@@ -26,7 +26,8 @@ def test_one_source_down_and_one_slow_make_no_server_error(gateway_factory: Any,
     assert report.server_errors == 0, summary
     assert not report.failures, summary
     assert set(report.statuses) == {200}, summary
-    assert set(report.codes) <= {"UPSTREAM_ERROR", "CIRCUIT_OPEN"}, summary
+    # UPSTREAM_TIMEOUT: the slowed source may overrun its timeout when the machine is loaded.
+    assert set(report.codes) <= {"UPSTREAM_ERROR", "CIRCUIT_OPEN", "UPSTREAM_TIMEOUT"}, summary
     assert "CIRCUIT_OPEN" in report.codes, "the down source's circuit opened and answered at once"
     assert {q.name for q in MIX} <= set(report.latencies), "every query of the mix ran"
     # The queries that do not touch the slow source never wait for it. Medians, compared with each other: on a
