@@ -307,10 +307,10 @@ def create_app(
                 await services.broker.aclose()  # before the store: its tailer reads the log
             with contextlib.suppress(Exception):
                 await services.store.aclose()
+            observability.worker_stopped()
 
     graphql = HookgateGraphQL(services, keyring)
 
-            observability.worker_stopped()
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
