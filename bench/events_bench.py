@@ -1,6 +1,10 @@
 """Events benchmark: durable ingest rate, and fan-out latency to live subscribers. Not part of ``make test``.
 
-``python -m bench.events_bench [--quick] [--duration S] [--connections C] [--subscribers N]``
+``python -m bench.events_bench [--quick] [--duration S] [--connections C] [--subscribers N] [--only PART]``
+
+``--only ingest|broker|graphql`` runs one part and prints it without writing the results file (for iterating on
+one part; ``--profile FILE`` with ``--only graphql`` also records the server with ``py-spy``, if it is on the
+``PATH``, as collapsed stacks).
 
 1. **Ingest**: ``hookgate serve`` (one worker, uvloop + httptools, SQLite store with ``synchronous=FULL`` and group
    commit) pinned to CPU 1; this process, pinned to CPU 0, posts signed UiPath deliveries (distinct ``EventId`` each)
@@ -9,9 +13,11 @@
 2. **Broker fan-out** (in process, uvloop): N subscribers on the broker over a SQLite store; an event is appended
    (durably), published, and each subscriber records when it receives it. Latency: append returned -> received.
 3. **GraphQL fan-out** (end to end): the real server again, N ``events`` subscriptions over graphql-transport-ws
-   (multiplexed on 50 WebSocket connections, raw ``websockets`` client on CPU 0); a signed delivery is posted and
-   each subscription records when its ``next`` message arrives. Latency: delivery posted -> message received, so it
-   includes the ingest, the durable append, the GraphQL execution per subscription and the client's own reading.
+   (multiplexed on 50 WebSocket connections, a lean client on websockets' sans-I/O protocol on CPU 0, with
+   permessage-deflate as browsers negotiate it; ``--client websockets`` for the asyncio client, which is slower than
+   the gateway at this rate); a signed delivery is posted and each subscription records when its ``next`` message
+   arrives. Latency: delivery posted -> message received, so it includes the ingest, the durable append, the
+   GraphQL execution (once per distinct subscription), one frame write per subscription and the client's reading.
 
 Targets (issue #6): ingest >= 2,000 durable deliveries/s on one worker; fan-out to 5,000 subscribers p99 < 100 ms.
 Writes ``bench/events_results.json``.
@@ -26,12 +32,13 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +78,9 @@ def _pin(cpu: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def _server(workdir: Path) -> Iterator[str]:
-    """``hookgate serve`` on a fresh SQLite file, pinned to CPU 1; yields its URL."""
+def _server(workdir: Path, profile: Path | None = None) -> Iterator[str]:
+    """``hookgate serve`` on a fresh SQLite file, pinned to CPU 1; yields its URL. With ``profile``, recorded by
+    ``py-spy`` (collapsed stacks written there when the server stops)."""
     port = free_port()
     config = workdir / "bench.toml"
     config.write_text(
@@ -85,6 +93,7 @@ def _server(workdir: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k != "HOOKGATE_CONFIG"}
     cmd = [*_pin(1), sys.executable, "-m", "gateway", "serve", "--config", str(config), "--port", str(port)]
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    recorder: subprocess.Popen[bytes] | None = None
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -95,8 +104,20 @@ def _server(workdir: Path) -> Iterator[str]:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
             time.sleep(0.05)
+        if profile is not None:
+            spy = shutil.which("py-spy")
+            if spy is None:
+                raise RuntimeError("--profile needs py-spy on the PATH")
+            recorder = subprocess.Popen(
+                [spy, "record", "--pid", str(process.pid), "--format", "raw", "--rate", "250", "-o", str(profile)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         yield url
     finally:
+        if recorder is not None:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(timeout=30)
         process.terminate()
         try:
             process.wait(timeout=10)
@@ -225,7 +246,7 @@ def run_broker_fanout(workdir: Path, subscribers: int, events: int) -> dict[str,
 SUBSCRIBE = orjson.dumps({"query": 'subscription { events(source: "uipath") { cursor type } }'}).decode()
 
 
-async def graphql_fanout(url: str, subscribers: int, events: int) -> dict[str, Any]:
+async def graphql_fanout(url: str, subscribers: int, events: int, client_kind: str = "lean") -> dict[str, Any]:
     ws_url = url.replace("http://", "ws://") + "/graphql"
     per_connection = [subscribers // WS_CONNECTIONS + (1 if i < subscribers % WS_CONNECTIONS else 0)
                       for i in range(WS_CONNECTIONS)]  # fmt: skip
@@ -234,24 +255,28 @@ async def graphql_fanout(url: str, subscribers: int, events: int) -> dict[str, A
     arrived = asyncio.Event()
     counts: dict[str, int] = {}
 
+    def on_message(text: str, now: float) -> None:
+        # The cursor is all we need: find it without decoding the whole message.
+        start = text.find('"cursor":"')
+        if start < 0:
+            return
+        cursor = text[start + 10 : text.index('"', start + 10)]
+        received.setdefault(cursor, []).append(now)
+        counts[cursor] = counts.get(cursor, 0) + 1
+        if counts[cursor] == expected:
+            arrived.set()
+
     async def connection(n: int) -> None:
+        if client_kind == "lean":
+            await _lean_connection(ws_url, n, on_message)
+            return
         async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"], max_queue=None) as ws:  # type: ignore[list-item]
             await ws.send('{"type":"connection_init","payload":{}}')
             await ws.recv()  # connection_ack
             for i in range(n):
                 await ws.send(f'{{"id":"{i}","type":"subscribe","payload":{SUBSCRIBE}}}')
             async for message in ws:
-                now = time.perf_counter()
-                # The cursor is all we need: find it without decoding the whole message.
-                text = message if isinstance(message, str) else message.decode()
-                start = text.find('"cursor":"')
-                if start < 0:
-                    continue
-                cursor = text[start + 10 : text.index('"', start + 10)]
-                received.setdefault(cursor, []).append(now)
-                counts[cursor] = counts.get(cursor, 0) + 1
-                if counts[cursor] == expected:
-                    arrived.set()
+                on_message(message if isinstance(message, str) else message.decode(), time.perf_counter())
 
     tasks = [asyncio.create_task(connection(n)) for n in per_connection if n]
     latencies: list[float] = []
@@ -289,6 +314,7 @@ async def graphql_fanout(url: str, subscribers: int, events: int) -> dict[str, A
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     return {
+        "client": client_kind,
         "subscriptions": subscribers,
         "websocket_connections": min(WS_CONNECTIONS, subscribers),
         "events": events,
@@ -296,6 +322,72 @@ async def graphql_fanout(url: str, subscribers: int, events: int) -> dict[str, A
         **_summary_ms(latencies),
         "median_time_to_last_subscriber_ms": round(statistics.median(per_event_max) * 1000, 2),
     }
+
+
+async def _lean_connection(ws_url: str, n: int, on_message: Callable[[str, float], None]) -> None:
+    """One graphql-transport-ws connection with ``n`` subscriptions, on websockets' sans-I/O protocol.
+
+    The same protocol work as ``websockets.connect`` (framing, permessage-deflate, which it negotiates the same way),
+    without its per-message queue, futures and task switches: the asyncio client costs about 30 µs per message on
+    the load generator's core, which at 5,000 messages per event is more than the gateway's own fan-out, so its
+    backlog, not the gateway, set the tail of the measured latency. Each message is timed when parsed, as before.
+    """
+    from websockets.client import ClientProtocol
+    from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+    from websockets.frames import Opcode
+    from websockets.http11 import Response
+    from websockets.typing import Subprotocol
+    from websockets.uri import parse_uri
+
+    loop = asyncio.get_running_loop()
+    acked: asyncio.Future[None] = loop.create_future()
+    closed: asyncio.Future[None] = loop.create_future()
+    protocol = ClientProtocol(
+        parse_uri(ws_url),
+        subprotocols=[Subprotocol("graphql-transport-ws")],
+        extensions=enable_client_permessage_deflate(None),
+        max_size=None,
+    )
+
+    class Reader(asyncio.Protocol):
+        transport: asyncio.Transport
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport  # type: ignore[assignment]
+            protocol.send_request(protocol.connect())
+            self.flush()
+
+        def data_received(self, data: bytes) -> None:
+            protocol.receive_data(data)
+            for event in protocol.events_received():
+                if isinstance(event, Response):
+                    protocol.send_text(b'{"type":"connection_init","payload":{}}')
+                elif event.opcode is Opcode.TEXT:
+                    if acked.done():
+                        on_message(event.data.decode(), time.perf_counter())
+                    elif b"connection_ack" in event.data:
+                        acked.set_result(None)
+            self.flush()
+
+        def flush(self) -> None:
+            for data in protocol.data_to_send():
+                if data:
+                    self.transport.write(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+    host, port = ws_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    transport, reader = await loop.create_connection(Reader, host, int(port))
+    try:
+        await acked
+        for i in range(n):
+            protocol.send_text(f'{{"id":"{i}","type":"subscribe","payload":{SUBSCRIBE}}}'.encode())
+        reader.flush()
+        await closed
+    finally:
+        transport.close()
 
 
 # ----------------------------------------------------------------------------------------------------------- main
@@ -307,9 +399,21 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of ingest measured")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--subscribers", type=int, default=5000)
+    parser.add_argument("--only", choices=("ingest", "broker", "graphql"), help="run one part, write no file")
+    parser.add_argument("--events", type=int, help="events fanned out (default 10, 30 without --quick)")
+    parser.add_argument(
+        "--client",
+        choices=("lean", "websockets"),
+        default="lean",
+        help="GraphQL fan-out client: websockets' sans-I/O protocol (default) or its asyncio client (slower)",
+    )
+    parser.add_argument("--profile", type=Path, help="with --only graphql: py-spy's collapsed stacks to FILE")
     args = parser.parse_args()
+    if args.only is not None:
+        run_one(args)
+        return
     duration = 3.0 if args.quick else args.duration
-    events = 10 if args.quick else 30
+    events = args.events or (10 if args.quick else 30)
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {0})  # the load generator on CPU 0, the gateway on CPU 1
 
@@ -336,7 +440,9 @@ def main() -> None:
         print(json.dumps(results["fanout_broker"], indent=2), flush=True)
         with _fresh_server(workdir) as url:
             print(f"GraphQL fan-out: {args.subscribers} subscriptions over WebSockets ...", flush=True)
-            results["fanout_graphql_ws"] = asyncio.run(graphql_fanout(url, args.subscribers, max(5, events // 3)))
+            results["fanout_graphql_ws"] = asyncio.run(
+                graphql_fanout(url, args.subscribers, max(5, events // 3), args.client)
+            )
             print(json.dumps(results["fanout_graphql_ws"], indent=2), flush=True)
     results["met"] = {
         "ingest": results["ingest"]["durable_deliveries_per_s"] >= 2000,
@@ -345,6 +451,25 @@ def main() -> None:
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+def run_one(args: argparse.Namespace) -> None:
+    """``--only``: one part of the benchmark, printed, no results file."""
+    events = args.events or (10 if args.quick else 30)
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {0})
+    with tempfile.TemporaryDirectory(prefix="hookgate-events-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.only == "broker":
+            with _all_cpus():
+                result = run_broker_fanout(workdir, args.subscribers, events)
+        elif args.only == "ingest":
+            with _server(workdir) as url:
+                result = asyncio.run(ingest(url, 3.0 if args.quick else args.duration, args.connections))
+        else:
+            with _server(workdir, profile=args.profile) as url:
+                result = asyncio.run(graphql_fanout(url, args.subscribers, max(5, events // 3), args.client))
+    print(json.dumps(result, indent=2), flush=True)
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ from gateway.context import ANONYMOUS, NOBODY, Context
 from gateway.errors import HookgateError, Unauthenticated
 from gateway.events.broker import open_broker
 from gateway.events.receiver import receive_delivery
+from gateway.events.sharing import SharingTransportWSHandler
 from gateway.providers.registry import build_adapter
 from gateway.redaction import install_redaction, secret_values
 from gateway.services import Services
@@ -77,6 +78,8 @@ class HookgateGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context, orjson, and API-key checks on the WebSocket."""
 
     websocket_adapter_class = _TextFrames
+    # One ordered writer per connection, and live ``events`` subscriptions executed once for all who share them.
+    graphql_transport_ws_handler_class = SharingTransportWSHandler
 
     def __init__(self, services: Services, keyring: KeyRing, **kwargs: Any) -> None:
         super().__init__(

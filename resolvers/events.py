@@ -13,6 +13,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.errors import BadUserInput, HookgateError, InternalError, UpstreamUnavailable
+from gateway.events import sharing
 from gateway.events.broker import FellBehind, SubscriberDropped
 from gateway.store import InvalidCursor, Store, StoredEvent, StoreError
 from resolvers.loading import check_first
@@ -108,8 +109,18 @@ async def events(
     subscriber every event after its own read position, and that read position is at or before the log's end seen by
     the last replay.
 
+    Over graphql-transport-ws the live part is shared (gateway/events/sharing.py): the subscription joins the group
+    of identical live subscriptions instead of holding a broker queue, at the same point of the seam, and the group
+    executes each event once and sends its frames. The replay stays this subscription's own.
+
     A subscriber that falls behind is closed with RATE_LIMITED and ``resumeAfter`` (the last cursor sent).
     """
+    feed = sharing.current_feed()
+    if feed is not None:
+        # A shared group's own execution: its events come from the group's broker subscription, already filtered.
+        async for event in feed:
+            yield to_inbound_event(event)
+        return
     _check_source(info, source)
     services = info.context.services
     store = _store(info)
@@ -117,12 +128,27 @@ async def events(
         raise UpstreamUnavailable("live events are not available: the event broker is not open")
     kind = None if provider is None else provider.value
     filters: dict[str, str | Sequence[str] | None] = {"source": source, "provider": kind, "types": types}
+    slot = sharing.current_operation()
     last = after
     try:
         if after is not None:
             async for event in _replay(store, after, source, kind, types):
                 yield to_inbound_event(event)
                 last = event.cursor
+        if slot is not None:
+            hub = sharing.hub_for(services.broker)
+            async with hub.join(info, slot, source=source, provider=kind, types=types) as member:
+                if last is None:
+                    last = await store.last_cursor()
+                else:
+                    async for event in _replay(store, last, source, kind, types):
+                        yield to_inbound_event(event)
+                        last = event.cursor
+                try:
+                    await member.run(last)  # the group sends from here on; returns when the broker closes
+                finally:
+                    last = member.sent
+            return
         async with services.broker.subscribe(source=source, provider=kind, types=types) as live:
             if last is None:
                 # "From now": the log's end, read after subscribing, so everything later reaches us live.
