@@ -77,6 +77,10 @@ def _pin(cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
 
 
+#: Extra ``hookgate serve`` options for every server the benchmark starts.
+SERVE_OPTIONS: list[str] = []
+
+
 @contextlib.contextmanager
 def _server(workdir: Path, profile: Path | None = None) -> Iterator[str]:
     """``hookgate serve`` on a fresh SQLite file, pinned to CPU 1; yields its URL. With ``profile``, recorded by
@@ -92,6 +96,7 @@ def _server(workdir: Path, profile: Path | None = None) -> Iterator[str]:
     log = (workdir / "server.log").open("wb")
     env = {k: v for k, v in os.environ.items() if k != "HOOKGATE_CONFIG"}
     cmd = [*_pin(1), sys.executable, "-m", "gateway", "serve", "--config", str(config), "--port", str(port)]
+    cmd += SERVE_OPTIONS
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     recorder: subprocess.Popen[bytes] | None = None
     url = f"http://127.0.0.1:{port}"
@@ -408,7 +413,12 @@ def main() -> None:
         help="GraphQL fan-out client: websockets' sans-I/O protocol (default) or its asyncio client (slower)",
     )
     parser.add_argument("--profile", type=Path, help="with --only graphql: py-spy's collapsed stacks to FILE")
+    parser.add_argument(
+        "--ws-compression", action="store_true", help="serve with permessage-deflate (hookgate serve --ws-compression)"
+    )
     args = parser.parse_args()
+    if args.ws_compression:
+        SERVE_OPTIONS.append("--ws-compression")
     if args.only is not None:
         run_one(args)
         return
