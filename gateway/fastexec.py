@@ -17,6 +17,10 @@ What is fast (decided once per request per selection, in a *plan* shared by ever
   ID, ``bool`` for Boolean, a 32-bit ``int`` for Int, a finite ``float`` for Float; enums come from a map computed
   with the enum type's own serializer; other scalars call their serializer, as stock does;
 - objects and lists of objects reached through plain fields are completed inline; ``__typename`` is a constant;
+- a selection whose every field is one of the above is completed by Python code generated for its shape and cached
+  across requests (:func:`object_builder`): leaves, lists of ``str``/``bool``, nested objects and one level of nested
+  lists of objects, with the same checks as the interpreted plan; at the first value it cannot take, it gives up and
+  the interpreted plan completes that object from the start;
 - response paths are built only when something goes wrong (an error needs its path) or when a resolver field needs
   one (``info.path``).
 
@@ -28,8 +32,10 @@ failed ``is_type_of``. For an anomaly the stock completion runs from the value a
 message, path and locations as stock execution. ``tests/performance/test_fastexec_equivalence.py`` runs a corpus of
 queries through both and compares the serialized answers byte for byte.
 
-Awaitability of list items is checked per item (exact: an ``__await__`` set on one instance is seen), not once per
-class, at a small cost.
+Awaitability of objects is checked per object, exactly (an ``__await__`` set on one instance is seen): for an object
+of a *plain class* (see :func:`plain_class`: no ``__await__``, ``__getattr__`` or custom attribute look-up anywhere
+in its class, not an exception) the check is whether its own ``__dict__`` holds ``__await__``, which is what
+``is_awaitable`` answers for it; any other object goes through ``is_awaitable`` itself.
 
 This leans on private APIs of both libraries (graphql-core 3.3 renamed and re-signed parts of its executor), so the
 versions are pinned and checked at import: with any other version :data:`FAST_EXECUTION_AVAILABLE` is false, and
@@ -46,6 +52,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from math import isfinite
 from operator import attrgetter
+from types import CoroutineType, GeneratorType, GetSetDescriptorType
 from typing import Any, Final
 
 from graphql import (
@@ -90,6 +97,7 @@ if not FAST_EXECUTION_AVAILABLE:  # pragma: no cover - only with other library v
 # ``gateway.execution.execution_context_class`` (the only importer in the app) falls back to stock execution.
 from graphql.execution.executor import to_nodes  # noqa: E402
 from graphql.pyutils import gather_with_cancel  # noqa: E402
+from graphql.pyutils import is_awaitable as graphql_is_awaitable  # noqa: E402
 from graphql.type.scalars import (  # noqa: E402
     serialize_boolean,
     serialize_float,
@@ -97,6 +105,7 @@ from graphql.type.scalars import (  # noqa: E402
     serialize_int,
     serialize_string,
 )
+from strawberry.execution import optimized_is_awaitable  # noqa: E402
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext  # noqa: E402
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter  # noqa: E402
 from strawberry.types.field import StrawberryField  # noqa: E402
@@ -191,6 +200,36 @@ def _safe_is_type_of(object_type: GraphQLObjectType) -> tuple[bool, Callable[[An
     if getattr(is_type_of, "__module__", None) == _CONVERTER_MODULE and is_type_of.__qualname__ in _IS_TYPE_OF:
         return True, is_type_of
     return False, None
+
+
+#: The awaitability checks whose answer for an object of a plain class :func:`plain_class` describes.
+_KNOWN_IS_AWAITABLE = (optimized_is_awaitable, graphql_is_awaitable)
+
+
+def plain_class(cls: type) -> bool:
+    """Whether, for an object ``obj`` of exactly this class, both ``optimized_is_awaitable(obj)`` (Strawberry's) and
+    graphql-core's ``is_awaitable(obj)`` equal ``"__await__" in obj.__dict__``, and ``isinstance(obj, Exception)`` is
+    false.
+
+    Both checks are ``isinstance(obj, CoroutineType)``, ``isinstance(obj, GeneratorType)`` (and a flag) and
+    ``hasattr(obj, "__await__")``. For a class made by ``type`` (no metaclass to change look-ups), not a coroutine,
+    generator or exception class, with object's ``__getattribute__``, no ``__getattr__``, no ``__class__`` of its own
+    and no ``__await__`` anywhere in its MRO, and whose instances have an ordinary ``__dict__``: the two
+    ``isinstance`` calls are false (``obj.__class__`` is the class itself), and attribute look-up finds ``__await__``
+    only in the instance's ``__dict__``.
+    """
+    if type(cls) is not type or issubclass(cls, BaseException | CoroutineType | GeneratorType):
+        return False
+    if cls.__getattribute__ is not object.__getattribute__:
+        return False
+    dict_descriptor: Any = None
+    for klass in cls.__mro__:
+        names = vars(klass)
+        if "__await__" in names or "__getattr__" in names or ("__class__" in names and klass is not object):
+            return False
+        if dict_descriptor is None and "__dict__" in names:
+            dict_descriptor = names["__dict__"]
+    return isinstance(dict_descriptor, GetSetDescriptorType)
 
 
 def _plain_directives(field_details_list: Any) -> bool:
@@ -324,64 +363,182 @@ class Step:
 class Plan:
     """The steps of one selection set on one object type; shared by every object completed with it."""
 
-    __slots__ = ("builder", "env", "grouped_field_set", "parent_type", "steps", "typename")
+    __slots__ = ("builder", "env", "grouped_field_set", "inline", "loops", "parent_type", "steps", "typename")
 
     def __init__(self, parent_type: GraphQLObjectType, grouped_field_set: Any, steps: list[Step]) -> None:
         self.parent_type = parent_type
         self.grouped_field_set = grouped_field_set  # kept alive: plans are keyed by its id()
         self.steps = steps
         self.typename = parent_type.name
+        #: Generated code completing a whole object (see :func:`object_builder`), or None.
         self.builder: Builder | None = None
         self.env: tuple[Any, ...] = ()
-        made = leaf_builder(self)
-        if made is not None:
-            self.builder, self.env = made
+        #: Whether the builder loops over a list of objects (at any depth).
+        self.loops = False
+        #: The builder's shape when it copies leaves only and needs no ``env``: a parent's builder then writes this
+        #: code into its own instead of calling the builder (no call per item of a list).
+        self.inline: tuple[tuple[str, ...], ...] | None = None
 
 
-#: Generated code for a selection of leaves only: ``builder(source, env)`` is the object's answer, or None when any
-#: value needs more than a copy (then the interpreted plan completes the object, as stock would, from the start).
+#: Generated code for a selection: ``builder(source, env)`` is the object's answer, or None when any value needs more
+#: than the checks it makes (then the interpreted plan completes the object, as stock would, from the start).
 Builder = Callable[[Any, tuple[Any, ...]], dict[str, Any] | None]
 
+#: Item types of a list of leaves that a builder copies (each item checked for its exact type).
+_LIST_ITEM_TYPES = (str, bool)
 
-def leaf_builder(plan: Plan) -> tuple[Builder, tuple[Any, ...]] | None:
-    """Generated code for a plan whose every step is ``__typename`` or a plain leaf copied as it is (or mapped, for an
-    enum) and read with plain ``getattr``; None for any other plan.
 
-    The code only reads attributes and checks exact types; it has no side effect, so giving up half way (a value of
-    another type, a null in a non-null field, an attribute that raises) and completing the object with the
-    interpreted plan instead gives exactly the stock answer. The function is cached across requests by the shape of
-    the selection (keys, attributes, checks); what varies per schema (an enum's map) is passed in ``env``.
+def object_builder(plan: Plan, checks: ObjectChecks) -> tuple[Builder, tuple[Any, ...], bool] | None:
+    """(builder, env, loops) for a plan whose every step the generated code can complete; None for any other plan.
+
+    A step qualifies when it is ``__typename``, or a plain field read with plain ``getattr`` whose value is:
+
+    - a leaf copied as it is (or mapped, for an enum), as :meth:`Completion.leaf` copies it;
+    - a list (or tuple) of ``str`` or ``bool`` leaves, copied into a new list as ``_complete_leaf_list`` does;
+    - an object whose selection has a builder, completed by it after the checks of ``_object_ok``;
+    - a list of such objects, provided their builder loops over no list of objects itself: a builder gives up on the
+      whole object at the first item it cannot take, and redoing at most one level of list keeps that waste small
+      (a page of webhooks is completed item by item by the interpreted plan, each webhook by its builder).
+
+    The code only reads attributes, checks exact types and makes the side-effect-free checks of the interpreted path
+    (awaitability as ``checks`` makes it, exceptions, Strawberry's own ``is_type_of``), so giving up half way (a value
+    of another type, a null in a non-null position, an awaitable, an attribute that raises) and completing the object
+    with the interpreted plan instead gives exactly the stock answer. Values are read first and nested objects
+    completed after, so that a give-up usually costs only the reads. The function is cached across requests by the
+    shape of the selection (keys, attributes, checks); what varies per schema or request (an enum's map, nested
+    builders, the ``is_type_of`` closures, the awaitability checks) is passed in ``env``.
     """
     shape: list[tuple[str, ...]] = []
     env: list[Any] = []
+    loops = False
     for step in plan.steps:
         if step.kind == _TYPENAME:
             shape.append((step.key, "typename", plan.typename))
             continue
         completion = step.completion
         attr = step.attr
-        if step.kind != _PLAIN or completion is None or completion.kind != _LEAF or attr is None:
+        if step.kind != _PLAIN or completion is None or attr is None:
             return None
         if not attr.isidentifier() or keyword.iskeyword(attr):
             return None
         null = "nullable" if not completion.non_null else "non-null"
-        if completion.enum_cls is not None and completion.enum_map:
-            shape.append((step.key, attr, null, "enum", str(len(env))))
-            env.extend((completion.enum_cls, completion.enum_map))
-        elif completion.fast_type in (str, bool, int, float):
+        kind = completion.kind
+        if kind == _LEAF:
+            if completion.enum_cls is not None and completion.enum_map:
+                shape.append((step.key, attr, null, "enum", str(len(env))))
+                env.extend((completion.enum_cls, completion.enum_map))
+            elif completion.fast_type in (str, bool, int, float):
+                assert completion.fast_type is not None
+                shape.append((step.key, attr, null, completion.fast_type.__name__))
+            else:
+                return None
+        elif kind == _LEAF_LIST:
+            if completion.fast_type not in _LIST_ITEM_TYPES:
+                return None
             assert completion.fast_type is not None
-            shape.append((step.key, attr, null, completion.fast_type.__name__))
+            item_null = "non-null" if completion.item_non_null else "nullable"
+            shape.append((step.key, attr, null, "leaves", item_null, completion.fast_type.__name__))
+        elif kind in (_OBJECT, _OBJECT_LIST):
+            sub_plan = completion.sub_plan
+            if sub_plan is None or sub_plan.builder is None:
+                return None
+            typed = "checked" if completion.is_type_of is not None else "unchecked"
+            inline: Any = sub_plan.inline or ()
+            if kind == _OBJECT_LIST:
+                if sub_plan.loops:
+                    return None
+                item_null = "non-null" if completion.item_non_null else "nullable"
+                shape.append((step.key, attr, null, "objects", item_null, typed, str(len(env)), inline))
+                loops = True
+            else:
+                shape.append((step.key, attr, null, "object", typed, str(len(env)), inline))
+                loops = loops or sub_plan.loops
+            env.extend((sub_plan.builder, sub_plan.env, completion.is_type_of, *checks))
         else:
             return None
     if not shape:
         return None
-    return _compile_builder(tuple(shape)), tuple(env)
+    return _compile_builder(tuple(shape)), tuple(env), loops
+
+
+def inline_shape(plan: Plan) -> tuple[tuple[str, ...], ...] | None:
+    """The plan's builder shape if a parent builder may write it inline: leaves of exact types only, no ``env``."""
+    if plan.builder is None or plan.env:
+        return None
+    shape: list[tuple[str, ...]] = []
+    for step in plan.steps:
+        if step.kind == _TYPENAME:
+            shape.append((step.key, "typename", plan.typename))
+            continue
+        completion = step.completion
+        if completion is None or completion.kind != _LEAF or completion.enum_cls is not None or step.attr is None:
+            return None
+        if completion.fast_type not in (str, bool, int, float):
+            return None
+        assert completion.fast_type is not None
+        null = "nullable" if not completion.non_null else "non-null"
+        shape.append((step.key, step.attr, null, completion.fast_type.__name__))
+    return tuple(shape)
+
+
+#: What a builder needs to check that an object is not awaitable, as the interpreted path checks it: the context's
+#: ``is_awaitable``, its map of classes to whether they are plain (:func:`plain_class`), and the function that fills it.
+ObjectChecks = tuple[Callable[[Any], bool], dict[type, bool], Callable[[type], bool]]
+
+
+def _check_object(
+    lines: list[str], indent: str, var: str, typed: str, inline: Any, names: tuple[str, str, str, str, str, str]
+) -> None:
+    """Code giving up unless ``var`` passes ``_object_ok``, then completing it with the nested builder (or its code,
+    written here when ``inline`` holds its shape). ``names``: the expressions for the nested builder, its env, its
+    ``is_type_of``, ``is_awaitable``, the map of plain classes and the function that fills it."""
+    sub, sub_env, is_type_of, is_awaitable, known, learn = names
+    lines.append(f"{indent}plain = {known}.get(type({var}))")
+    lines.append(f"{indent}if plain is None:")
+    lines.append(f"{indent}    plain = {learn}(type({var}))")
+    lines.append(f"{indent}if (not plain or '__await__' in {var}.__dict__) and (")
+    lines.append(f"{indent}    {is_awaitable}({var}) or isinstance({var}, Exception)")
+    lines.append(f"{indent}):")
+    lines.append(f"{indent}    return None")
+    if typed == "checked":
+        lines.append(f"{indent}if {is_type_of}({var}, None) is not True:")
+        lines.append(f"{indent}    return None")
+    if inline:
+        values = []
+        for index, item in enumerate(inline):
+            key = item[0]
+            if item[1] == "typename":
+                values.append(f"{key!r}: {item[2]!r}")
+                continue
+            _key, attr, null, check = item
+            leaf = f"w{index}"
+            values.append(f"{key!r}: {leaf}")
+            lines.append(f"{indent}{leaf} = {var}.{attr}")
+            lines.append(f"{indent}if {_leaf_refused(leaf, null, check)}:")
+            lines.append(f"{indent}    return None")
+        lines.append(f"{indent}{var} = {{" + ", ".join(values) + "}")
+        return
+    lines.append(f"{indent}{var} = {sub}({var}, {sub_env})")
+    lines.append(f"{indent}if {var} is None:")
+    lines.append(f"{indent}    return None")
+
+
+def _leaf_refused(var: str, null: str, check: str) -> str:
+    """The condition under which a leaf of exact type ``check`` (str, bool, int, float) is not copied as it is."""
+    guard = "" if null == "non-null" else f"{var} is not None and "
+    condition = f"type({var}) is not {check}"
+    if check == "int":
+        condition += f" or not {GRAPHQL_MIN_INT} <= {var} <= {GRAPHQL_MAX_INT}"
+    elif check == "float":
+        condition += f" or {var} - {var} != 0.0"  # NaN and infinities are not finite: stock refuses them
+    return f"{guard}({condition})"
 
 
 @functools.lru_cache(maxsize=512)
 def _compile_builder(shape: tuple[tuple[str, ...], ...]) -> Builder:
     """Python source for one selection shape, compiled once (bounded: a server sees few distinct selections)."""
     lines = ["def build(source, env):", "    try:", "        pass"]  # a selection of __typename only reads nothing
+    nested: list[str] = []  # completions of nested objects, after every value of this object has been read
     values = []
     for index, item in enumerate(shape):
         key = item[0]
@@ -390,6 +547,7 @@ def _compile_builder(shape: tuple[tuple[str, ...], ...]) -> Builder:
             continue
         _key, attr, null, check, *rest = item
         var = f"v{index}"
+        values.append(f"{key!r}: {var}")
         lines.append(f"        {var} = source.{attr}")
         guard = "" if null == "non-null" else f"{var} is not None and "
         if check == "enum":
@@ -398,15 +556,50 @@ def _compile_builder(shape: tuple[tuple[str, ...], ...]) -> Builder:
             lines.append("            return None")
             lines.append(f"        if {var} is not None:")
             lines.append(f"            {var} = env[{slot + 1}][{var}]")
-        else:
-            condition = f"type({var}) is not {check}"
-            if check == "int":
-                condition += f" or not {GRAPHQL_MIN_INT} <= {var} <= {GRAPHQL_MAX_INT}"
-            elif check == "float":
-                condition += f" or {var} - {var} != 0.0"  # NaN and infinities are not finite: stock refuses them
-            lines.append(f"        if {guard}({condition}):")
+        elif check == "leaves":
+            item_null, item_type = rest
+            lines.append(f"        if {guard}type({var}) is not list and type({var}) is not tuple:")
             lines.append("            return None")
-        values.append(f"{key!r}: {var}")
+            lines.append(f"        if {var} is not None:")
+            lines.append(f"            for x in {var}:")
+            item_guard = "" if item_null == "non-null" else "x is not None and "
+            lines.append(f"                if {item_guard}type(x) is not {item_type}:")
+            lines.append("                    return None")
+            lines.append(f"            {var} = list({var})")
+        elif check == "object":
+            typed, slot_text, inline = rest
+            slot = int(slot_text)
+            if null == "non-null":
+                lines.append(f"        if {var} is None:")
+                lines.append("            return None")
+            nested.append(f"        if {var} is not None:")
+            names = tuple(f"env[{slot + offset}]" for offset in range(6))
+            _check_object(nested, " " * 12, var, typed, inline, names)  # type: ignore[arg-type]
+        elif check == "objects":
+            item_null, typed, slot_text, inline = rest
+            slot = int(slot_text)
+            lines.append(f"        if {guard}type({var}) is not list and type({var}) is not tuple:")
+            lines.append("            return None")
+            nested.append(f"        if {var} is not None:")
+            # What every item needs, read from env once per list rather than once per item.
+            nested.append(f"            sub, sub_env, is_type_of, is_awaitable, known, learn = env[{slot}:{slot + 6}]")
+            nested.append("            out = []")
+            nested.append("            append = out.append")
+            nested.append(f"            for x in {var}:")
+            nested.append("                if x is None:")
+            if item_null == "non-null":
+                nested.append("                    return None")
+            else:
+                nested.append("                    append(None)")
+                nested.append("                    continue")
+            names = ("sub", "sub_env", "is_type_of", "is_awaitable", "known", "learn")
+            _check_object(nested, " " * 16, "x", typed, inline, names)
+            nested.append("                append(x)")
+            nested.append(f"            {var} = out")
+        else:
+            lines.append(f"        if {_leaf_refused(var, null, check)}:")
+            lines.append("            return None")
+    lines.extend(nested)
     lines.append("    except Exception:")  # an attribute that raises: the interpreted plan reports it
     lines.append("        return None")
     lines.append("    return {" + ", ".join(values) + "}")
@@ -426,6 +619,15 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._fast = manager is None or not manager._middleware_resolvers
         self._plans: dict[tuple[int, int], Plan] = {}
         self._completions: dict[tuple[int, int], tuple[Any, Completion]] = {}
+        #: Classes of the objects met in this request, and whether each is plain (learnt per request, so that a class
+        #: changed at run time is seen by the next request).
+        self._plain_classes: dict[type, bool] = {}
+        self._knows_is_awaitable = self.is_awaitable in _KNOWN_IS_AWAITABLE
+
+    def _learn_class(self, cls: type) -> bool:
+        """Whether objects of ``cls`` take the plain-class awaitability check (see :func:`plain_class`)."""
+        plain = self._plain_classes[cls] = self._knows_is_awaitable and plain_class(cls)
+        return plain
 
     # -- plans ----------------------------------------------------------------------------------------------------
 
@@ -455,9 +657,16 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 continue
             step = Step(_PLAIN, response_name, field_details_list, field_def)
             step.getter, step.attr = plain
-            step.completion = self._completion(field_def.type, field_details_list)
+            step.completion = completion = self._completion(field_def.type, field_details_list)
+            if completion.kind in (_OBJECT, _OBJECT_LIST):
+                self._sub_plan(completion)  # made now, for the builder below (it would be at the first value)
             steps.append(step)
-        return Plan(parent_type, grouped_field_set, steps)
+        plan = Plan(parent_type, grouped_field_set, steps)
+        made = object_builder(plan, (self.is_awaitable, self._plain_classes, self._learn_class))
+        if made is not None:
+            plan.builder, plan.env, plan.loops = made
+            plan.inline = inline_shape(plan)
+        return plan
 
     def _completion(self, return_type: GraphQLOutputType, field_details_list: Any) -> Completion:
         key = (id(return_type), id(field_details_list))
@@ -727,7 +936,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _object_ok(self, completion: Completion, value: Any) -> bool:
         """Whether the stock path would complete ``value`` as this object type without an error of its own."""
-        if self.is_awaitable(value) or isinstance(value, Exception):
+        plain = self._plain_classes.get(type(value))
+        if plain is None:
+            plain = self._learn_class(type(value))
+        if (not plain or "__await__" in value.__dict__) and (self.is_awaitable(value) or isinstance(value, Exception)):
             return False
         is_type_of = completion.is_type_of
         return is_type_of is None or is_type_of(value, None) is True

@@ -490,6 +490,9 @@ def ensure_logging() -> None:
 # -- requests -----------------------------------------------------------------------------------------------------
 
 access_log = structlog.stdlib.get_logger("hookgate.access")
+#: The standard library logger behind ``access_log``: its level decides, as ``filter_by_level`` does, whether a line
+#: is written at all, and asking it first spares a dropped line its fields, its redaction and structlog's processing.
+_access_level = logging.getLogger("hookgate.access")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
@@ -528,17 +531,18 @@ class RequestObserver:
                 raise
             finally:
                 path: str = scope.get("path", "")
-                fields: dict[str, Any] = {
-                    "method": scope.get("method", "WEBSOCKET"),
-                    "path": redact(path),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                }
-                if error is not None:
-                    fields["error"] = error
-                fields.update(state.get("graphql") or {})
                 level = logging.DEBUG if path in _QUIET_PATHS and error is None else logging.INFO
-                access_log.log(level, "websocket closed" if scope["type"] == "websocket" else "request", **fields)
+                if _access_level.isEnabledFor(level):
+                    fields: dict[str, Any] = {
+                        "method": scope.get("method", "WEBSOCKET"),
+                        "path": redact(path),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                    if error is not None:
+                        fields["error"] = error
+                    fields.update(state.get("graphql") or {})
+                    access_log.log(level, "websocket closed" if scope["type"] == "websocket" else "request", **fields)
 
 
 # -- tracing ------------------------------------------------------------------------------------------------------

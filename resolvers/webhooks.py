@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,9 +59,12 @@ async def webhooks(
     answered = await gather_sources(info, adapters, lambda a: require(a, Capability.WEBHOOKS, WebhookRegistry)
                                     .list_webhooks(flt))  # fmt: skip
     rows: list[tuple[tuple[Any, ...], WebhookRecord]] = []
+    # Adapters filter already; applied again (some filter only in part), except when there is nothing to filter.
+    filtered = flt.enabled is not None or flt.url is not None or flt.event_type is not None
     for adapter, records in answered:
-        rows.extend(((order[adapter.name], natural_key(r.provider_id)), r) for r in records if flt.matches(r))
-    rows.sort(key=lambda row: row[0])
+        rank = order[adapter.name]
+        rows.extend(((rank, natural_key(r.provider_id)), r) for r in records if not filtered or flt.matches(r))
+    rows.sort(key=itemgetter(0))
     total = len(rows)
     start = 0
     if after is not None:
@@ -72,8 +76,7 @@ async def webhooks(
     end = len(rows) if limit is None else min(len(rows), start + limit)
     if limit is None:
         end = min(end, start + services.settings.limits.max_first)
-    joins = WebhookJoins(info)
-    page = [Webhook.from_record(r, joins) for _, r in rows[start:end]]
+    page = Webhook.from_records([r for _, r in rows[start:end]], WebhookJoins(info))
     return Connection[Webhook].of(page, _cursor, has_next=end < total, has_previous=start > 0, total=total)
 
 

@@ -10,6 +10,7 @@ the request's loaders in ``resolvers/loading.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, ClassVar, cast
 
@@ -107,6 +108,7 @@ class DeliveryLogEntry:
 
 #: Provider by kind: a dict look-up where ``Provider(kind)`` would go through the enum machinery, per webhook.
 _PROVIDERS = {provider.value: provider for provider in Provider}
+_new_object = object.__new__
 
 
 class WebhookJoins:
@@ -156,13 +158,22 @@ class WebhookJoins:
 
         return cast("list[EventType]", loading.Later(load))
 
+    def of_source(self, source: str) -> tuple[_Catalogue | None, bool]:
+        """(the source's catalogue if it is at hand, whether the source keeps delivery statuses): what
+        :meth:`event_types` and :meth:`delivery_statuses` decide per source, for a caller building many webhooks."""
+        known = self._catalogue(source)
+        return (known if isinstance(known, _Catalogue) else None), self._keeps(source)
+
+    def _keeps(self, source: str) -> bool:
+        keeps = self._keeps_statuses.get(source)
+        if keeps is None:
+            adapter = self._ctx.services.adapters.get(source)
+            keeps = self._keeps_statuses[source] = adapter is not None and adapter.has(Capability.DELIVERY_LOGS)
+        return keeps
+
     def delivery_statuses(self, record: WebhookRecord) -> list[DeliveryStatus] | None:
         """None where the source keeps no delivery statuses; otherwise an awaitable of them (typed as the list)."""
-        keeps = self._keeps_statuses.get(record.source)
-        if keeps is None:
-            adapter = self._ctx.services.adapters.get(record.source)
-            keeps = self._keeps_statuses[record.source] = adapter is not None and adapter.has(Capability.DELIVERY_LOGS)
-        if not keeps:
+        if not self._keeps(record.source):
             return None
         ctx = self._ctx
 
@@ -176,7 +187,10 @@ class WebhookJoins:
 class _Catalogue:
     """A source's event types as schema objects, made once and shared by the webhooks that subscribe to them."""
 
-    __slots__ = ("index", "records", "types")
+    __slots__ = ("index", "picked", "records", "types")
+
+    #: Bound on the event-name sets remembered per catalogue (a tenant has few distinct subscriptions).
+    _MAX_PICKED: ClassVar[int] = 4096
 
     #: The last few, by the identity of the records list: the cross-request catalogue cache hands every request the
     #: same list while it is fresh, so its EventType objects are made once, not once per request.
@@ -186,6 +200,9 @@ class _Catalogue:
         self.records = records  # kept alive while cached: the key is its id()
         self.types = [EventType.from_record(r) for r in records]
         self.index = {t.name: i for i, t in enumerate(self.types)}
+        #: The list picked for each set of subscribed names: webhooks are parsed anew on every request, but their
+        #: event names repeat, and this catalogue object lives as long as the cached catalogue does.
+        self.picked: dict[tuple[str, ...], list[EventType]] = {}
 
     @classmethod
     def of(cls, records: list[EventTypeRecord]) -> _Catalogue:
@@ -197,13 +214,23 @@ class _Catalogue:
         return found
 
     def pick(self, record: WebhookRecord) -> list[EventType]:
-        """The record's subscribed event types, in catalogue order."""
+        """The record's subscribed event types, in catalogue order.
+
+        The list may be shared with other webhooks (of this request or a later one): nothing mutates a field value.
+        """
         if record.subscribe_to_all_events:
             return self.types
-        index, types = self.index, self.types
-        positions = [index[name] for name in record.events if name in index]
-        positions.sort()
-        return [types[i] for i in positions]
+        events = record.events
+        found = self.picked.get(events)
+        if found is None:
+            index, types = self.index, self.types
+            positions = [index[name] for name in events if name in index]
+            positions.sort()
+            found = [types[i] for i in positions]
+            if len(self.picked) >= self._MAX_PICKED:
+                self.picked.clear()
+            self.picked[events] = found
+        return found
 
 
 @strawberry.type(description="A webhook registered with a provider. Secrets and credentials are write-only.")
@@ -234,24 +261,51 @@ class Webhook(Node):
     @classmethod
     def from_record(cls, record: WebhookRecord, joins: WebhookJoins) -> Webhook:
         """The webhook of ``record``; ``joins`` fills eventTypes and deliveryStatuses (see :class:`WebhookJoins`)."""
-        return cls(
-            id=strawberry.ID(encode_id("Webhook", record.source, record.provider_id)),
-            source=record.source,
-            provider=_PROVIDERS.get(record.provider) or Provider(record.provider),
-            provider_id=record.provider_id,
-            name=record.name,
-            url=record.url,
-            enabled=record.enabled,
-            subscribe_to_all_events=record.subscribe_to_all_events,
-            events=list(record.events),
-            has_secret=record.has_secret,
-            allow_insecure_ssl=record.allow_insecure_ssl,
-            authorization_type=record.authorization_type,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            event_types=joins.event_types(record),
-            delivery_statuses=joins.delivery_statuses(record),
-        )
+        return cls.from_records((record,), joins)[0]
+
+    @classmethod
+    def from_records(cls, records: Iterable[WebhookRecord], joins: WebhookJoins) -> list[Webhook]:
+        """:meth:`from_record` of each record, with what the joins decide per source decided once per run of records
+        of one source (a page of hundreds of webhooks comes from a few sources).
+
+        Made without the dataclass ``__init__``: matching its sixteen keyword arguments cost about as much as the rest
+        of building a webhook, and a dashboard builds hundreds per request. The attributes set are exactly the
+        dataclass fields (a test compares this with the ``__init__`` made object, so a new field cannot be missed);
+        the class has no ``__post_init__``.
+        """
+        hooks: list[Webhook] = []
+        source: str | None = None
+        catalogue: _Catalogue | None = None
+        keeps = False
+        for record in records:
+            if record.source != source:
+                source = record.source
+                catalogue, keeps = joins.of_source(source)
+            hook = _new_object(cls)
+            hook.id = encode_id("Webhook", source, record.provider_id)  # type: ignore[assignment]  # ID is a NewType
+            hook.source = source
+            hook.provider = _PROVIDERS.get(record.provider) or Provider(record.provider)
+            hook.provider_id = record.provider_id
+            hook.name = record.name
+            hook.url = record.url
+            hook.enabled = record.enabled
+            hook.subscribe_to_all_events = record.subscribe_to_all_events
+            hook.events = list(record.events)
+            hook.has_secret = record.has_secret
+            hook.allow_insecure_ssl = record.allow_insecure_ssl
+            hook.authorization_type = record.authorization_type
+            hook.created_at = record.created_at
+            hook.updated_at = record.updated_at
+            if catalogue is None:
+                hook.event_types = joins.event_types(record)
+            elif record.subscribe_to_all_events:
+                hook.event_types = catalogue.types
+            else:
+                picked = catalogue.picked.get(record.events)
+                hook.event_types = catalogue.pick(record) if picked is None else picked
+            hook.delivery_statuses = joins.delivery_statuses(record) if keeps else None
+            hooks.append(hook)
+        return hooks
 
     @strawberry.field(description="Logged deliveries of one event type, newest first; null where none are kept.")
     async def delivery_log(

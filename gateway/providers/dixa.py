@@ -197,16 +197,21 @@ class DixaAdapter(Adapter):
         cid = subscription_id(provider_id)
         if cid is None:
             return None
+        url = f"{WEBHOOKS}/{cid}/delivery-status"
         try:
-            body = await self.http.json("GET", f"{WEBHOOKS}/{cid}/delivery-status", read=True)
+            response = await self.http.request("GET", url, read=True)
         except NotFound:
             return None
+        # A dashboard asks for the same unchanged statuses on every request: parsed once per distinct answer.
+        return list(self.http.decode_once(url, response, self._statuses))
+
+    def _statuses(self, body: Any) -> tuple[DeliveryStatusRecord, ...]:
         statuses: list[DeliveryStatusRecord] = []
         for item in self._data_list(body, "delivery statuses"):
             event = item.get("event")
             if isinstance(event, str) and event:
                 statuses.append(DeliveryStatusRecord(event=event, last_delivery=_delivery(item.get("deliveryStatus"))))
-        return statuses
+        return tuple(statuses)
 
     async def delivery_log(self, provider_id: str, event: str, first: int) -> list[DeliveryLogRecord] | None:
         """The newest ``first`` deliveries of ``event``; None when the subscription does not exist."""

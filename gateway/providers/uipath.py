@@ -48,6 +48,8 @@ _MAX_ID = 2**63 - 1
 _ITEM_NOT_FOUND = 1002
 #: A guard against a server whose nextLink never ends; far above any real webhook count.
 _MAX_PAGES = 1000
+#: A page of webhooks: its records (immutable, so that identical answers can share them) and the next page's link.
+_Page = tuple[tuple[WebhookRecord, ...], str | None]
 
 
 def uipath_error_text(response: httpx.Response) -> str | None:
@@ -108,12 +110,24 @@ def _field(dto: Mapping[str, Any], name: str) -> Any:
     return dto.get(name[0].lower() + name[1:])
 
 
+#: Marks a property absent from a DTO (``None`` is a value a DTO may hold).
+_ABSENT: Any = object()
+
+
 def _events(value: Any) -> tuple[str, ...]:
-    names: list[str] = []
-    for item in value if isinstance(value, list) else ():
-        name = _field(item, "EventType") if isinstance(item, dict) else item
-        if isinstance(name, str) and name and name not in names:
-            names.append(name)
+    """The distinct event type names of an ``Events`` array, in order (items as ``{"EventType": name}`` or names)."""
+    if not isinstance(value, list):
+        return ()
+    names: dict[str, None] = {}  # insertion-ordered: a repeated name keeps its first place
+    for item in value:
+        if isinstance(item, dict):
+            name = item.get("EventType", _ABSENT)
+            if name is _ABSENT:
+                name = item.get("eventType")
+        else:
+            name = item
+        if isinstance(name, str) and name:
+            names[name] = None
     return tuple(names)
 
 
@@ -173,9 +187,9 @@ class UiPathAdapter(Adapter):
         if filter.enabled is not None:
             clauses.append(f"Enabled eq {'true' if filter.enabled else 'false'}")
         params = {"$filter": " and ".join(clauses)} if clauses else {}
-        records = [self._record(dto) for dto in await self._query(params)]
+        records = await self._query(params)
         # Applied again locally: OData string comparison may ignore case on the server; the gateway's does not.
-        return [record for record in records if record is not None and filter.matches(record)]
+        return [record for record in records if filter.matches(record)]
 
     async def get_webhooks(self, ids: Sequence[str]) -> list[WebhookRecord | None]:
         """One item per id, in order, None where absent. One call per ``max_batch`` distinct ids, run concurrently."""
@@ -188,13 +202,11 @@ class UiPathAdapter(Adapter):
             return_exceptions=True,
         )
         found: dict[int, WebhookRecord] = {}
-        for dtos in answers:
-            if isinstance(dtos, BaseException):
-                raise dtos  # all have finished: nothing is left running behind the error
-            for dto in dtos:
-                record = self._record(dto)
-                if record is not None:
-                    found[int(record.provider_id)] = record
+        for records in answers:
+            if isinstance(records, BaseException):
+                raise records  # all have finished: nothing is left running behind the error
+            for record in records:
+                found[int(record.provider_id)] = record
         return [found.get(numbers[key]) if key in numbers else None for key in ids]
 
     async def event_types(self) -> list[EventTypeRecord]:
@@ -284,16 +296,28 @@ class UiPathAdapter(Adapter):
             body["Events"] = [{"EventType": name} for name in spec.events]
         return body
 
-    async def _query(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
-        """GET /odata/Webhooks with ``params`` and every page after it (``@odata.nextLink``, absolute, used as is)."""
-        body = await self.http.json("GET", odata_url(WEBHOOKS, params), read=True)
-        items = self._values(body, "webhooks")
+    async def _query(self, params: Mapping[str, str]) -> list[WebhookRecord]:
+        """The webhooks of GET /odata/Webhooks with ``params`` and of every page after it (``@odata.nextLink``,
+        absolute, used as is); items without an Id are left out."""
+        records, link = await self._page(odata_url(WEBHOOKS, params))
+        found = list(records)
         seen: set[str] = set()
-        while isinstance(body, dict) and isinstance(link := body.get("@odata.nextLink"), str) and link:
+        while link:
             link = self._checked_link(link, seen)
-            body = await self.http.json("GET", link, read=True)
-            items.extend(self._values(body, "webhooks"))
-        return items
+            records, link = await self._page(link)
+            found.extend(records)
+        return found
+
+    async def _page(self, url: str) -> _Page:
+        """One page: its records and the next page's link. An answer byte for byte equal to this URL's last one reuses
+        its records (see :meth:`UpstreamClient.decode_once`): a dashboard reads the same list on every request."""
+        response = await self.http.request("GET", url, read=True)
+        return self.http.decode_once(url, response, self._parse_page)
+
+    def _parse_page(self, body: Any) -> _Page:
+        records = tuple(record for dto in self._values(body, "webhooks") if (record := self._record(dto)) is not None)
+        link = body.get("@odata.nextLink")  # a dict: _values() accepted it
+        return records, link if isinstance(link, str) and link else None
 
     def _checked_link(self, link: str, seen: set[str]) -> str:
         # A nextLink is absolute [doc] but may be relative on some servers: resolve it against the service root.
@@ -319,21 +343,28 @@ class UiPathAdapter(Adapter):
         return record
 
     def _record(self, dto: Mapping[str, Any]) -> WebhookRecord | None:
-        """A WebhookDto as a record; None for an item without an Id (it could not be addressed anyway)."""
+        """A WebhookDto as a record; None for an item without an Id (it could not be addressed anyway).
+
+        An unchanged list is not parsed again (``UpstreamClient.decode_once``), so this is off the steady-state path.
+        """
         raw_id = _field(dto, "Id")
-        if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or parse_id(str(raw_id)) is None:
+        if type(raw_id) is int:
+            # parse_id(str(raw_id)) for an int: a canonical decimal form is a non-negative Int64.
+            if not 0 <= raw_id <= _MAX_ID:
+                return None
+        elif isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or parse_id(str(raw_id)) is None:
             return None
-        url = _field(dto, "Url")
-        insecure = _field(dto, "AllowInsecureSsl")
+        url, enabled, every = _field(dto, "Url"), _field(dto, "Enabled"), _field(dto, "SubscribeToAllEvents")
+        events, secret, insecure = _field(dto, "Events"), _field(dto, "Secret"), _field(dto, "AllowInsecureSsl")
         return WebhookRecord(
             source=self.name,
             provider=self.kind,
             provider_id=str(raw_id),
             url=url if isinstance(url, str) else "",
-            enabled=_field(dto, "Enabled") is True,
-            subscribe_to_all_events=_field(dto, "SubscribeToAllEvents") is True,
-            events=_events(_field(dto, "Events")),
-            has_secret=bool(_field(dto, "Secret")),  # the Secret itself never leaves this function
+            enabled=enabled is True,
+            subscribe_to_all_events=every is True,
+            events=_events(events),
+            has_secret=bool(secret),  # the Secret itself never leaves this function
             allow_insecure_ssl=insecure if isinstance(insecure, bool) else None,
             authorization_type=None,  # Orchestrator signs its deliveries instead (X-UiPath-Signature)
         )

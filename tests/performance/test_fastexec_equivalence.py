@@ -347,6 +347,13 @@ async def value_later(value: Any) -> Any:
     return value
 
 
+def awaiting(obj: Any, value: Any) -> Any:
+    """``obj``, made awaitable by an ``__await__`` of its own (its class has none) that resolves to ``value``: every
+    check but awaitability passes, so only that check tells stock's answer (``value``) from ``obj``'s fields."""
+    obj.__await__ = lambda: value_later(value).__await__()
+    return obj
+
+
 def boxes() -> list[Box]:
     good = Box(
         id=strawberry.ID("b1"),
@@ -409,11 +416,52 @@ def boxes() -> list[Box]:
         plains=[Plain(label="ok", count=1), Awaitable(), object()],  # type: ignore[list-item]
     )
     out.append(wrong)
+    out.append(
+        Box(
+            id=strawberry.ID("awaitable"),
+            leaf=awaiting(leaf("own"), leaf("resolved")),
+            leaves=[leaf("ok"), awaiting(leaf("own"), leaf("resolved"))],
+            opt_leaf=awaiting(leaf("own"), None),
+            opt_leaves=[awaiting(leaf("own"), None), leaf("ok")],
+            matrix=[[1]],
+            named=leaf("n"),
+            nameds=[awaiting(leaf("own"), leaf("resolved"))],
+            either=Other(name="o", code=1),
+            plain=awaiting(Plain(label="own", count=1), Plain(label="resolved", count=2)),
+            plains=[
+                Plain(label="ok", count=1),
+                awaiting(Plain(label="own", count=1), Plain(label="resolved", count=2)),
+            ],
+        )
+    )
     return out
 
 
 @strawberry.type
+class Shelf:
+    """Plain fields holding boxes: a list of objects whose own builder loops over lists, and a single one."""
+
+    label: str
+    boxes: list[Box]
+    box: Box | None
+
+
+def shelves() -> list[Shelf]:
+    every = boxes()
+    return [
+        Shelf(label="good", boxes=every[:1], box=every[0]),
+        Shelf(label="all", boxes=every, box=every[-1]),  # the last box is the wrong one
+        *[Shelf(label=f"one-{index}", boxes=[box], box=box) for index, box in enumerate(every)],
+        Shelf(label="empty", boxes=[], box=None),
+    ]
+
+
+@strawberry.type
 class ToyQuery:
+    @strawberry.field
+    def shelves(self) -> list[Shelf]:
+        return shelves()
+
     @strawberry.field
     def boxes(self) -> list[Box | None]:
         """Nullable items: an error nulls its own box, and the others go on."""
@@ -458,6 +506,25 @@ TOY_CORPUS: list[tuple[str, dict[str, Any] | None]] = [
     ),
     ("query($s: Boolean!) { boxes { leaf { name n @skip(if: $s) f @include(if: $s) } } }", {"s": True}),
     ("query($s: Boolean!) { boxes { leaf { name n @skip(if: $s) f @include(if: $s) } } }", {"s": False}),
+    # Selections the generated builders take whole (leaves, lists of str, objects, lists of objects), over every
+    # anomaly of boxes(): each must give up and leave the object to the interpreted plan.
+    *[
+        (f"{{ {root} {{ id {selection} }} }}", None)
+        for root in ("boxes", "strictBoxes")
+        for selection in (
+            "leaves { name n f b maybe }",
+            "leaves { __typename name strictTags tags }",
+            "optLeaves { name n b }",
+            "plains { label count } plain { label count }",
+            "leaf { name n strictTags } optLeaf { name f }",
+            "leaves { name } optLeaves { n } plains { label } plain { count } leaf { b } optLeaf { name }",
+        )
+    ],
+    ("{ shelves { label boxes { id leaves { name n } plains { label count } } box { id plain { label } } } }", None),
+    ("{ shelves { box { id leaf { name n } optLeaf { name } plains { count } } } }", None),
+    ("{ shelves { label boxes { leaf { name } } } }", None),
+    ("{ shelves { boxes { ...B } } } fragment B on Box { id leaves { ... on Leaf { name n } } }", None),
+    ("query($s: Boolean!) { shelves { boxes { leaves { name @skip(if: $s) n } } } }", {"s": True}),
 ]
 
 
@@ -519,6 +586,77 @@ async def test_a_resolve_hook_turns_the_fast_path_off(fast_runs: list[int]) -> N
     actual = await fast.execute(query)
     assert serialized(actual) == serialized(expected)
     assert fast_runs[0] == 0
+
+
+async def test_builders_take_nested_lists_one_level_deep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A box's builder loops over its leaves; a shelf's may not loop over boxes that loop themselves, and runs its
+    boxes' builders one by one instead (a give-up then redoes one box, not the whole shelf)."""
+    made: dict[str, tuple[bool, bool]] = {}
+    original = fastexec.object_builder
+
+    def recording(plan: Any, checks: Any) -> Any:
+        result = original(plan, checks)
+        made[plan.typename] = (result is not None, bool(result and result[2]))
+        return result
+
+    monkeypatch.setattr(fastexec, "object_builder", recording)
+    query = "{ shelves { label boxes { id leaves { name n } plain { label } } } }"
+    stock = strawberry.Schema(ToyQuery, config=TOY_CONFIG)
+    fast = strawberry.Schema(ToyQuery, config=TOY_CONFIG, execution_context_class=FastExecutionContext)
+    assert serialized(await fast.execute(query)) == serialized(await stock.execute(query))
+    assert made == {
+        "ToyQuery": (False, False),  # shelves has a resolver
+        "Shelf": (False, False),
+        "Box": (True, True),
+        "Leaf": (True, False),
+        "Plain": (True, False),
+    }
+
+
+class _Tricky:
+    """Attribute look-up that could answer ``__await__``: never a plain class."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+
+class _Slotted:
+    __slots__ = ("x",)
+
+
+class _AwaitableClass:
+    def __await__(self) -> Any:
+        return iter(())
+
+
+class _Meta(type):
+    pass
+
+
+class _WithMeta(metaclass=_Meta):
+    pass
+
+
+class _OwnClass:
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return int
+
+
+def test_plain_classes_answer_awaitability_from_the_instance_dict() -> None:
+    """For a plain class, ``"__await__" in obj.__dict__`` is what both awaitability checks answer; anything that could
+    make them answer otherwise is not plain."""
+    from graphql.pyutils import is_awaitable
+    from strawberry.execution import optimized_is_awaitable
+
+    for cls in (Leaf, Box, Plain, Lookalike, Awaitable, Shelf):
+        assert fastexec.plain_class(cls), cls
+    for cls in (_Tricky, _Slotted, _AwaitableClass, _WithMeta, _OwnClass, ValueError, int, dict, list):
+        assert not fastexec.plain_class(cls), cls
+    for obj in (leaf(), Plain(label="p", count=1), Lookalike(), Awaitable()):
+        expected = "__await__" in obj.__dict__
+        assert optimized_is_awaitable(obj) is expected
+        assert is_awaitable(obj) is expected
 
 
 def test_versions_are_pinned_and_checked_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
