@@ -149,6 +149,10 @@ class HookgateGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson's JSONDecodeError is json's, which Strawberry turns into its 400 for a body that is not JSON.
+        return orjson.loads(data)
+
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Strawberry's, carrying the media type the client asked for (see gateway/media.py) to create_response."""
         sub_response = await super().get_sub_response(request)
