@@ -216,8 +216,8 @@ ANALYSIS = [
     "p50 is still the one to read.",
     "- Against Hive Gateway the ratio moves between runs (Node's JIT warms up; the full run gives it a warm-up run "
     "before each measured one). Per dashboard request Hive spends more CPU than the gateway, with one more upstream "
-    "call and no event-type join; 1.5 x its throughput would leave the gateway about three quarters of its present "
-    "CPU per request: the same items as below, not execution, stand in the way.",
+    "call and no event-type join; 1.5 x its throughput would leave the gateway about 94% of its CPU per request "
+    "in the run above (1.41 x): the items named below stand in the way.",
     "",
     "## Where the time goes",
     "",
@@ -231,22 +231,27 @@ ANALYSIS = [
     "and 11.7 ms without delivery statuses, measured the same way (`bench/inprocess.py`) before this work. Those "
     "fields are now joined when the webhook is built (`WebhookJoins`), and plain fields are completed by "
     "`gateway/fastexec.py`; the 'stock' column above is stock execution of today's schema, joins included.",
-    "- In process, GraphQL execution proper is now 0.19 us per completed field (dashboard without delivery "
-    "statuses; the dashboard figure also counts the three Dixa status calls). The whole request stays near 0.9 us "
-    "per field because of what is not execution (the 'resolvers only' line): the upstream client (about 0.13 ms per "
-    "call over recorded answers, mostly httpx's request building and URL handling), orjson parsing of the 40 kB "
-    "UiPath list, the UiPath adapter's record parsing (about 3 us per webhook, much of it the frozen record "
-    "dataclass's `__init__`) and building the page (about 2 us per webhook). Making those cheaper is work in the "
-    "adapters and the upstream client, not in execution.",
-    "- Served, the dashboard costs the gateway about 5 ms of CPU and the pass-through about 2 ms. py-spy's self time "
-    "by module for the gateway: execution (`gateway/fastexec.py` and its generated code) about 20%; httpx, aiohttp "
-    "and the standard library's URL and HTTP code for the six upstream calls about 20% (the pass-through pays the "
-    "same); building the webhooks and their joins (`schema/types.py`) 10%; the UiPath adapter's parsing 8%; orjson "
-    "encoding the 60 kB answer 4%; asyncio 5%; Strawberry 4.5%; stamina's retry context 2%; metrics and the access "
-    "log's redaction about 1.5% (the access log line is rendered even when the log level drops it). The "
-    "pass-through does only the upstream calls and a dictionary join, so 0.6 x its throughput would leave the "
-    "gateway about 1.3 ms for parsing 157 records, building 157 webhooks and completing 3,456 values: that, more "
-    "than execution, is what bounds the ratio near 0.4.",
+    "- In process, the uncached dashboard request costs about 12.1M CPU instructions (callgrind over 20 warm "
+    "requests, which unlike timings repeat to within 0.5% on this shared machine), down from 32.7M: the upstream "
+    "client's first attempt outside stamina's retry machinery, absolute URLs joined once per client, no cookie "
+    "extraction for answers without cookies, parsed records reused while a source answers the same bytes (a "
+    "polled dashboard's usual case), webhooks built without the dataclass `__init__`, and generated code in "
+    "`gateway/fastexec.py` that completes nested objects and small leaf selections inline. Where the 12.1M go: "
+    "the six upstream calls about 60% (httpx building each request: headers, their encoding, the auth flow), "
+    "execution about 22%, the `webhooks` resolver and building 157 webhooks about 10%, Strawberry's fixed "
+    "pipeline and extensions about 7% (`{ __typename }` alone costs 0.87M).",
+    "- Per-field figures in microseconds move with the machine: the run above measured stock execution at "
+    "17.7 ms for the dashboard where an earlier run the same day measured 8.6 ms for the same code. Scaled by that, "
+    "the whole request's 0.84 us per field is about 0.41 us on the earlier machine state, and the instruction "
+    "count says the same (2.7 x fewer than at 0.81 us). The ratio to stock execution in the same run (6.1 x) is the "
+    "figure that does not depend on the machine.",
+    "- Served, py-spy's self time for the gateway on the dashboard: upstream calls (our client, httpx, aiohttp) "
+    "about 31%, execution about 30%, resolvers, loaders, parsing and building about 10%, Strawberry's view and "
+    "pipeline about 5%, middleware, extensions, metrics and logging about 5%, encoding the 60 kB answer about 4%, "
+    "the rest uvicorn and asyncio. The pass-through pays the upstream calls too and nothing else, which is what "
+    "bounds the ratio to it; against Hive Gateway the next steps are a leaner read path in the upstream client "
+    "(aiohttp directly for GETs, with the same error mapping), execution plans kept across requests, and fewer "
+    "per-request Strawberry extensions.",
     "- Latency with 20 ms backends, `nodes` over 50 ids: without any latency fault the direct call takes about "
     "2.0 ms (the sandbox parses the 50-clause filter), the pass-through about 2.6 ms and the gateway about 4.0 ms. "
     "The gateway's 2 ms over the direct call: httpx re-parsing and re-quoting the 700-character URL (about 0.3 ms, "
