@@ -4,12 +4,13 @@ FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY gateway ./gateway
 COPY schema ./schema
 COPY resolvers ./resolvers
 COPY sandbox ./sandbox
-RUN pip install . && useradd --system --uid 10001 hookgate
+# The same locked versions as `make run`, `make test` and CI.
+RUN pip install -c requirements.lock . && useradd --system --uid 10001 hookgate
 USER hookgate
 
 EXPOSE 8000

@@ -242,9 +242,7 @@ def _verify_standard(
     if abs(now - int(timestamp)) > TOLERANCE_S:
         raise StaleSignature("webhook-timestamp is more than 5 minutes away from now")
     signature = headers["webhook-signature"]
-    if len(signature) > _MAX_SIGNATURE_HEADER or not all(
-        part.partition(",")[1] for part in signature.split(" ") if part
-    ):
+    if len(signature) > _MAX_SIGNATURE_HEADER or not all(map(_is_standard_entry, signature.split())):
         raise MalformedSignature("webhook-signature must be space-separated v1,<base64> entries")
     try:
         text = body.decode("utf-8")
@@ -263,6 +261,22 @@ def _verify_standard(
         raise InvalidSignature("webhook-signature does not match the body") from None
     except (ValueError, TypeError, OverflowError):
         raise MalformedSignature("webhook-signature must be space-separated v1,<base64> entries") from None
+
+
+def _is_standard_entry(entry: str) -> bool:
+    """One ``version,signature`` entry, judged here so the verdict does not depend on the library's version.
+
+    Releases of ``standardwebhooks`` differ on entries such as ``v1,a,b`` (one reports a bad signature, another a
+    format error); the format is ours to check: exactly one comma, a version, and strict base64 after it.
+    """
+    version, comma, value = entry.partition(",")
+    if not (comma and version and value) or "," in value:
+        return False
+    try:
+        base64.b64decode(value, validate=True)
+    except ValueError:
+        return False
+    return True
 
 
 def _only_entries(signature: str) -> str:

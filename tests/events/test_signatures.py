@@ -225,6 +225,11 @@ MALFORMED = [
     ("workflowgen", "webhook-timestamp", "1e9"),
     ("workflowgen", "webhook-signature", "v1"),
     ("workflowgen", "webhook-signature", "v1,a,b"),
+    # Judged by our parser, not by whichever standardwebhooks release is installed (1.3 calls some of these invalid).
+    ("workflowgen", "webhook-signature", "v1,"),
+    ("workflowgen", "webhook-signature", ",c2lnbmF0dXJl"),
+    ("workflowgen", "webhook-signature", "v1,not base64!"),
+    ("workflowgen", "webhook-signature", "v1,c2lnbmF0dXJl v1,a,b"),
 ]
 
 
