@@ -7,6 +7,7 @@ closes them; nothing is opened at import.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -50,6 +51,8 @@ from schema.schema import build_schema
 log = logging.getLogger("hookgate")
 
 REQUEST_ID_HEADER = "x-request-id"
+#: How long /readyz waits for the store's ping before answering 503 (the stores bound their own pings at 2 s too).
+READY_TIMEOUT_S = 2.5
 
 
 #: Strawberry's refusals, said the way this gateway says them.
@@ -322,9 +325,10 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        store_ok = True
+        # Ready only when the store answers its ping, True, in time: False, an error or silence is 503.
         try:
-            await services.store.ping()
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                store_ok = await services.store.ping() is True
         except Exception:
             store_ok = False
         body: dict[str, Any] = {"status": "ready" if store_ok else "unavailable", "store": store_ok}

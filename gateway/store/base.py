@@ -38,7 +38,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
+
+import orjson
 
 JSON = Any
 
@@ -73,11 +75,49 @@ class LockTimeout(StoreError, TimeoutError):
 # -------------------------------------------------------------------------------------------------------- records
 
 
+@dataclass(frozen=True, slots=True)
+class RawPayload:
+    """A delivery's body kept as the bytes the provider sent, for what the gateway cannot hold as Python values
+    without loss or encode again: integers beyond 64 bits (orjson would read them as floats), nesting beyond
+    orjson's 254 levels, strings orjson refuses. ``json`` says a JSON parser read it whole (so it may be served as
+    it is); when false (nesting or numbers beyond every parser's limits) it is opaque bytes.
+
+    Stores keep it verbatim and give it back as a ``RawPayload``; see :func:`encode_payload`."""
+
+    data: bytes
+    json: bool = True
+
+    def __repr__(self) -> str:
+        return f"RawPayload(<{len(self.data)} bytes>, json={self.json})"
+
+
+# A stored payload is orjson's encoding of the value (it starts with a JSON character), or one of these markers
+# followed by a RawPayload's bytes: a NUL byte never begins JSON, so old and new rows read back unambiguously.
+_RAW_JSON: Final = b"\x00j"
+_RAW_OPAQUE: Final = b"\x00x"
+
+
+def encode_payload(payload: JSON) -> bytes:
+    """What a store writes for ``NewEvent.payload``: orjson's encoding, or a :class:`RawPayload` kept verbatim.
+    Raises ``TypeError`` for a value orjson cannot encode."""
+    if isinstance(payload, RawPayload):
+        return (_RAW_JSON if payload.json else _RAW_OPAQUE) + payload.data
+    return orjson.dumps(payload)
+
+
+def decode_payload(stored: bytes) -> JSON:
+    """The inverse of :func:`encode_payload`."""
+    if stored[:1] == b"\x00":
+        return RawPayload(bytes(stored[2:]), json=stored[:2] == _RAW_JSON)
+    return orjson.loads(stored)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewEvent:
     """An inbound delivery, as the ``/hooks`` endpoint hands it to :meth:`Store.append`.
 
-    Datetimes should be timezone-aware; a naive one is taken to be UTC. ``payload`` is anything orjson encodes.
+    Datetimes should be timezone-aware; a naive one is taken to be UTC. ``payload`` is anything orjson encodes, or
+    a :class:`RawPayload` (the body's own bytes, kept verbatim).
     """
 
     source: str

@@ -48,6 +48,8 @@ from gateway.store.base import (
     StoredEvent,
     StoreUnavailable,
     check_filters,
+    decode_payload,
+    encode_payload,
     to_utc_aware,
 )
 
@@ -135,7 +137,7 @@ def _event_from_entry(stream_id: bytes | str, fields: dict[bytes, bytes]) -> Sto
         provider_event_id=None if provider_event_id is None else provider_event_id.decode(),
         occurred_at=None if occurred is None else datetime.fromisoformat(occurred.decode()),
         received_at=datetime.fromisoformat(fields[b"r"].decode()),
-        payload=orjson.loads(fields[b"d"]),
+        payload=decode_payload(fields[b"d"]),
     )
 
 
@@ -227,7 +229,7 @@ class RedisStore(StoreBase):
 
     async def append(self, event: NewEvent) -> AppendResult:
         self._check_open()
-        payload = orjson.dumps(event.payload)
+        payload = encode_payload(event.payload)
         received_at = to_utc_aware(event.received_at).isoformat()
         occurred_at = None if event.occurred_at is None else to_utc_aware(event.occurred_at).isoformat()
         fields: list[bytes | str] = ["s", event.source, "p", event.provider, "t", event.type, "r", received_at]
@@ -253,7 +255,7 @@ class RedisStore(StoreBase):
             provider_event_id=event.provider_event_id,
             occurred_at=None if occurred_at is None else datetime.fromisoformat(occurred_at),
             received_at=datetime.fromisoformat(received_at),
-            payload=orjson.loads(payload),
+            payload=decode_payload(payload),
         )
         return AppendResult(stored, duplicate=False)
 

@@ -36,7 +36,6 @@ from datetime import datetime
 from typing import Any, Final, Literal, cast
 
 import aiosqlite
-import orjson
 
 from gateway.store.base import (
     AppendResult,
@@ -49,6 +48,8 @@ from gateway.store.base import (
     StoreError,
     StoreUnavailable,
     check_filters,
+    decode_payload,
+    encode_payload,
     to_utc_aware,
 )
 
@@ -163,7 +164,7 @@ def _event_from_row(row: _Row) -> StoredEvent:
         provider_event_id=provider_event_id,
         occurred_at=None if occurred_at is None else datetime.fromisoformat(occurred_at),
         received_at=datetime.fromisoformat(received_at),
-        payload=orjson.loads(payload),
+        payload=decode_payload(payload),
     )
 
 
@@ -277,7 +278,7 @@ class SqliteStore(StoreBase):
             provider_event_id=event.provider_event_id,
             occurred_at=_iso(event.occurred_at),
             received_at=_iso(event.received_at) or "",
-            payload=orjson.dumps(event.payload),
+            payload=encode_payload(event.payload),
             future=asyncio.get_running_loop().create_future(),
         )
         self._queue.put_nowait(pending)
@@ -607,11 +608,14 @@ class SqliteStore(StoreBase):
         if self._closed:
             return False
         try:
-            async with asyncio.timeout(2.0):
-                rows = await self._fetch(self._w, "SELECT 1")
+            async with asyncio.timeout(2.0), _translated():
+                # Ready means an append could commit now: take the write lock and let it go at once, in one call on
+                # the writer's thread (so no other statement of ours runs inside this transaction). Another process
+                # holding the lock, a read-only or vanished file, a full disk: not ready.
+                await self._w.executescript("BEGIN IMMEDIATE; ROLLBACK;")
         except (StoreError, TimeoutError):
             return False
-        return rows == [(1,)]
+        return not self._writer_task.done()
 
     async def aclose(self) -> None:
         if self._closed:
