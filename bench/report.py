@@ -230,13 +230,13 @@ ANALYSIS = [
     "coroutines and about three asyncio tasks per webhook (about 485 tasks per request): 15.4 ms for the dashboard "
     "and 11.7 ms without delivery statuses, measured the same way (`bench/inprocess.py`) before this work. Those "
     "fields are now joined when the webhook is built (`WebhookJoins`), and plain fields are completed by "
-    "`gateway/fastexec.py`; the 'stock' column above is stock execution of today's schema, joins included.",
+    "`gateway/execution/`; the 'stock' column above is stock execution of today's schema, joins included.",
     "- In process, the uncached dashboard request costs about 12.1M CPU instructions (callgrind over 20 warm "
     "requests, which unlike timings repeat to within 0.5% on this shared machine), down from 32.7M: the upstream "
     "client's first attempt outside stamina's retry machinery, absolute URLs joined once per client, no cookie "
     "extraction for answers without cookies, parsed records reused while a source answers the same bytes (a "
     "polled dashboard's usual case), webhooks built without the dataclass `__init__`, and generated code in "
-    "`gateway/fastexec.py` that completes nested objects and small leaf selections inline. Where the 12.1M go: "
+    "`gateway/execution/` that completes nested objects and small leaf selections inline. Where the 12.1M go: "
     "the six upstream calls about 60% (httpx building each request: headers, their encoding, the auth flow), "
     "execution about 22%, the `webhooks` resolver and building 157 webhooks about 10%, Strawberry's fixed "
     "pipeline and extensions about 7% (`{ __typename }` alone costs 0.87M).",

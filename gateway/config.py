@@ -230,6 +230,14 @@ class Cache(BaseModel):
     max_entries: int = Field(1000, ge=1, le=1_000_000, description="answers kept at most (least recently used out)")
 
 
+class ExecutionSettings(BaseModel):
+    """The ``[execution]`` table: how queries are executed (``gateway/execution/``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fast: bool = Field(True, description="the fast execution path; false runs stock graphql-core execution")
+
+
 class Settings(BaseSettings):
     """Everything the gateway is told. ``sources`` empty means: run the sandbox and one source of each kind."""
 
@@ -248,6 +256,7 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits)
     events: Events = Field(default_factory=Events)
     cache: Cache = Field(default_factory=Cache)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
 
     @field_validator("sources")
     @classmethod

@@ -105,8 +105,11 @@ class HookgateSchema(strawberry.Schema):
         """Strawberry logs every error by default; ErrorShaping logs only the unexpected ones, with a request id."""
 
 
-def build_schema(settings: Settings | None = None, *, fast_execution: bool = True) -> strawberry.Schema:
-    """The schema for ``settings``. ``fast_execution=False`` runs graphql-core's stock executor (tests compare them)."""
+def build_schema(settings: Settings | None = None, *, fast_execution: bool | None = None) -> strawberry.Schema:
+    """The schema for ``settings``. Execution is fast unless ``[execution] fast = false``; ``fast_execution``, when
+    given, overrides the setting (tests and the bench compare both)."""
+    if fast_execution is None:
+        fast_execution = settings.execution.fast if settings is not None else True
     limits = settings.limits if settings else Limits()
     # Depth, aliases, cost, directives and (in production) no introspection: validation rules built once, so that
     # ValidationCache (keyed by the rule classes too) finds the document's verdict on the next request.

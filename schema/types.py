@@ -1,6 +1,6 @@
 """Object types of the schema, built from provider records with ``from_record``.
 
-Plain fields are plain attributes (no resolver), which keeps them on the execution fast path (``gateway/fastexec.py``).
+Plain fields are plain attributes (no resolver), which keeps them on the execution fast path (``gateway/execution/``).
 A webhook's joined fields (``eventTypes``, ``deliveryStatuses``) are plain too: :class:`WebhookJoins` fills them when
 the webhook is built, from the catalogue already at hand, or with a :class:`~resolvers.loading.Later` that loads
 only if the field is selected. A dashboard of hundreds of webhooks thus makes no resolver call per webhook.

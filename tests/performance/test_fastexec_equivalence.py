@@ -33,9 +33,9 @@ from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
-from gateway import fastexec
-from gateway.execution import execution_context_class
-from gateway.fastexec import FastExecutionContext
+from gateway.execution import compat, execution_context_class
+from gateway.execution import plan as execution_plan
+from gateway.execution.context import FastExecutionContext
 from resolvers.loading import Later
 from schema.ids import encode_id
 from tests.conftest import Sandbox
@@ -592,14 +592,14 @@ async def test_builders_take_nested_lists_one_level_deep(monkeypatch: pytest.Mon
     """A box's builder loops over its leaves; a shelf's may not loop over boxes that loop themselves, and runs its
     boxes' builders one by one instead (a give-up then redoes one box, not the whole shelf)."""
     made: dict[str, tuple[bool, bool]] = {}
-    original = fastexec.object_builder
+    original = execution_plan.object_builder
 
     def recording(plan: Any, checks: Any) -> Any:
         result = original(plan, checks)
         made[plan.typename] = (result is not None, bool(result and result[2]))
         return result
 
-    monkeypatch.setattr(fastexec, "object_builder", recording)
+    monkeypatch.setattr(execution_plan, "object_builder", recording)
     query = "{ shelves { label boxes { id leaves { name n } plain { label } } } }"
     stock = strawberry.Schema(ToyQuery, config=TOY_CONFIG)
     fast = strawberry.Schema(ToyQuery, config=TOY_CONFIG, execution_context_class=FastExecutionContext)
@@ -650,9 +650,9 @@ def test_plain_classes_answer_awaitability_from_the_instance_dict() -> None:
     from strawberry.execution import optimized_is_awaitable
 
     for cls in (Leaf, Box, Plain, Lookalike, Awaitable, Shelf):
-        assert fastexec.plain_class(cls), cls
+        assert compat.plain_class(cls), cls
     for cls in (_Tricky, _Slotted, _AwaitableClass, _WithMeta, _OwnClass, ValueError, int, dict, list):
-        assert not fastexec.plain_class(cls), cls
+        assert not compat.plain_class(cls), cls
     for obj in (leaf(), Plain(label="p", count=1), Lookalike(), Awaitable()):
         expected = "__await__" in obj.__dict__
         assert optimized_is_awaitable(obj) is expected
@@ -661,8 +661,8 @@ def test_plain_classes_answer_awaitability_from_the_instance_dict() -> None:
 
 def test_versions_are_pinned_and_checked_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (
-        fastexec.INSTALLED_VERSIONS
-        == fastexec.PINNED_VERSIONS
+        compat.INSTALLED_VERSIONS
+        == compat.PINNED_VERSIONS
         == {
             "strawberry-graphql": "0.341.2",
             "graphql-core": "3.3.2",
@@ -670,16 +670,16 @@ def test_versions_are_pinned_and_checked_at_import(monkeypatch: pytest.MonkeyPat
     )
     assert execution_context_class(True) is FastExecutionContext
     assert execution_context_class(False) is None
-    monkeypatch.setattr(fastexec, "FAST_EXECUTION_AVAILABLE", False)
+    monkeypatch.setattr(compat, "FAST_EXECUTION_AVAILABLE", False)
     assert execution_context_class(True) is None, "other versions: stock execution"
 
 
 def test_only_plain_fields_are_read_directly() -> None:
     schema = strawberry.Schema(ToyQuery, config=TOY_CONFIG)
     box = schema._schema.get_type("Box")
-    assert fastexec.plain_field_getter(box.fields["leaf"]) is not None  # type: ignore[union-attr]
+    assert compat.plain_field_getter(box.fields["leaf"]) is not None  # type: ignore[union-attr]
     for name in ("laterLeaves", "syncLeaves", "failing"):
-        assert fastexec.plain_field_getter(box.fields[name]) is None, name  # type: ignore[union-attr]
+        assert compat.plain_field_getter(box.fields[name]) is None, name  # type: ignore[union-attr]
 
 
 class Never(BasePermission):
@@ -706,8 +706,8 @@ async def test_permission_classes_take_the_stock_path() -> None:
     """A plain attribute guarded by a permission class is not plain (``_is_default`` would say it is)."""
     schema = strawberry.Schema(SecretQuery, execution_context_class=FastExecutionContext)
     secret = schema._schema.get_type("Secret")
-    assert fastexec.plain_field_getter(secret.fields["hidden"]) is None  # type: ignore[union-attr]
-    assert fastexec.plain_field_getter(secret.fields["visible"]) is not None  # type: ignore[union-attr]
+    assert compat.plain_field_getter(secret.fields["hidden"]) is None  # type: ignore[union-attr]
+    assert compat.plain_field_getter(secret.fields["visible"]) is not None  # type: ignore[union-attr]
     result = await schema.execute("{ secrets { visible hidden } }")
     assert result.data == {"secrets": [{"visible": "v", "hidden": None}]}
     assert [e.message for e in result.errors or []] == ["never"]
