@@ -22,18 +22,27 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.control import Control
+from sandbox.kit import (
+    Handler,
+    SimulatorError,
+    SimulatorState,
+    authorization_is,
+    endpoint,
+    json_response,
+    parse_json,
+    simulator_app,
+)
 
 PUBLIC_KEY = "puk_sandbox"
 PRIVATE_KEY = "prk_sandbox"
@@ -82,12 +91,10 @@ def error_body(status: int) -> Any:
     return {"message": UNAUTHENTICATED if status == 401 else HTTPStatus(status).phrase}
 
 
-class BadRequest(Exception):
+class BadRequest(SimulatorError):
     """A PUT Auco refuses with 400 and this message."""
 
-
-def _message(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"message": message}, status_code=status)
+    status = 400
 
 
 def _validate_webhooks(value: Any) -> list[dict[str, Any]]:
@@ -162,68 +169,54 @@ def _updated_company(company: dict[str, Any], body: dict[str, Any]) -> dict[str,
     return updated
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+@dataclass
+class AucoState(SimulatorState):
+    """The one company of the API key, with its webhook list."""
 
-
-class AucoSimulator:
-    """Handlers over one company."""
-
-    def __init__(self, control: Control) -> None:
-        self.control = control
-        self.company: dict[str, Any] = {}
-        self.reset()
+    company: dict[str, Any] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.company = _seed_company()
+
+
+class AucoSimulator:
+    """Handlers over one :class:`AucoState`."""
+
+    def __init__(self, control: Control) -> None:
+        self.control = control
+        self.state = AucoState()
+        self.state.reset()
 
     @staticmethod
     def requiring(*keys: str) -> Callable[[Handler], Handler]:
         """Only requests whose ``Authorization`` is exactly one of ``keys`` (no scheme prefix [doc]) get through."""
 
-        def wrap(handler: Handler) -> Handler:
-            async def endpoint(request: Request) -> Response:
-                if request.headers.get("authorization") not in keys:
-                    return _message(401, UNAUTHENTICATED)
-                return await handler(request)
+        def authorize(request: Request) -> None:
+            if not authorization_is(request, *keys):
+                raise SimulatorError(UNAUTHENTICATED, status=401)
 
-            return endpoint
-
-        return wrap
+        return lambda handler: endpoint(handler, authorize=authorize)
 
     async def get_company(self, request: Request) -> Response:
-        return JSONResponse(self.company)
+        return json_response(self.state.company)
 
     async def put_company(self, request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return _message(400, "The request body is not valid JSON")  # stand-in message
+        body = parse_json(await request.body(), lambda: BadRequest("The request body is not valid JSON"))  # stand-in
         if not isinstance(body, dict):
-            return _message(400, "The request body must be a JSON object")  # stand-in message
-        try:
-            updated = _updated_company(self.company, body)
-        except BadRequest as exc:
-            return _message(400, str(exc))
+            raise BadRequest("The request body must be a JSON object")  # stand-in message
+        updated = _updated_company(self.state.company, body)
         # One assignment, no await between reading the current company and writing the new one: a PUT is atomic.
-        self.company = updated
-        return JSONResponse(self.company)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 404
-    return JSONResponse(error_body(status), status_code=status)
+        self.state.company = updated
+        return json_response(self.state.company)
 
 
 def create_app(control: Control) -> Starlette:
     """A fresh Auco simulator with its own seed company, reset by ``control.reset()``."""
     sim = AucoSimulator(control)
-    control.on_reset(sim.reset)
     read = AucoSimulator.requiring(PUBLIC_KEY, PRIVATE_KEY)
     write = AucoSimulator.requiring(PRIVATE_KEY)
     routes = [
         Route("/v1.5/ext/company", read(sim.get_company), methods=["GET"]),
         Route("/v1.5/ext/company", write(sim.put_company), methods=["PUT"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _http_error, 405: _http_error})
-    app.state.auco = sim
-    return app
+    return simulator_app("auco", sim.state, control, routes, route_error=error_body)

@@ -4,7 +4,7 @@ Each simulator is a Starlette app wrapped in :class:`SimulatorMiddleware`, which
 ``"<METHOD> <route template>"`` (templates, not raw paths, so that a WorkflowGen hook token never shows up in
 ``/_control/calls``) and applies the fault set for that simulator before the request reaches it.
 
-The control endpoints live on the combined sandbox app (``sandbox/app.py``):
+The control endpoints (:func:`control_routes`, mounted by the combined sandbox app ``sandbox/app.py``):
 
 - ``POST /_control/faults`` ``{"target": "uipath", "latency_ms": 50, "status": 503, "rate": 0.5, "hang": false}``
   (``"body": "not json"`` answers that raw body instead, with ``status`` or 200; ``"retry_after": 2`` adds
@@ -27,9 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-from starlette.routing import BaseRoute, Match
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sandbox.kit import json_bytes
 
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 
@@ -85,10 +88,6 @@ class Control:
 
     def calls_snapshot(self) -> dict[str, dict[str, int]]:
         return {target: dict(counter) for target, counter in self.calls.items()}
-
-
-def json_bytes(body: Any) -> bytes:
-    return orjson.dumps(body)
 
 
 class SimulatorMiddleware:
@@ -157,3 +156,93 @@ async def _send_raw(send: Send, status: int, body: bytes, content_type: bytes) -
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _bad(message: str) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=400)
+
+
+def control_routes(control: Control) -> list[BaseRoute]:
+    """The ``/_control`` endpoints over ``control`` (see the module docstring)."""
+
+    async def set_fault(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _bad("body must be JSON")
+        target = body.get("target") if isinstance(body, dict) else None
+        if target not in TARGETS:
+            return _bad(f"target must be one of {', '.join(TARGETS)}")
+        status = body.get("status")
+        if status is not None and not (isinstance(status, int) and 100 <= status <= 599):
+            return _bad("status must be an HTTP status code")
+        rate = body.get("rate", 1.0)
+        if not isinstance(rate, int | float) or not 0 <= rate <= 1:
+            return _bad("rate must be a number from 0 to 1")
+        latency = body.get("latency_ms", 0)
+        if not isinstance(latency, int) or latency < 0:
+            return _bad("latency_ms must be a non-negative integer")
+        raw = body.get("body")
+        if raw is not None and not isinstance(raw, str):
+            return _bad("body must be a string")
+        retry_after = body.get("retry_after")
+        if retry_after is not None and not (isinstance(retry_after, int) and retry_after >= 0):
+            return _bad("retry_after must be a non-negative integer (seconds)")
+        control.faults[target] = Fault(
+            latency_ms=latency,
+            status=status,
+            rate=float(rate),
+            hang=bool(body.get("hang", False)),
+            body=raw,
+            retry_after=retry_after,
+        )
+        return JSONResponse({"target": target, "fault": vars(control.faults[target])})
+
+    async def clear_faults(request: Request) -> Response:
+        target = request.query_params.get("target")
+        if target:
+            control.faults.pop(target, None)
+        else:
+            control.faults.clear()
+        return Response(status_code=204)
+
+    async def get_calls(request: Request) -> Response:
+        return JSONResponse(control.calls_snapshot())
+
+    async def clear_calls(request: Request) -> Response:
+        for counter in control.calls.values():
+            counter.clear()
+        return Response(status_code=204)
+
+    async def move_clock(request: Request) -> Response:
+        try:
+            body = await request.json()
+            advance = float(body["advance_s"])
+        except (ValueError, KeyError, TypeError):
+            return _bad('body must be {"advance_s": <seconds>}')
+        control.clock.offset_s += advance
+        return JSONResponse({"offset_s": control.clock.offset_s})
+
+    async def set_options(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _bad("body must be JSON")
+        if not isinstance(body, dict):
+            return _bad("body must be a JSON object of option names to values")
+        control.options.update(body)
+        return JSONResponse(control.options)
+
+    async def reset(request: Request) -> Response:
+        control.reset()
+        return Response(status_code=204)
+
+    return [
+        Route("/_control/faults", set_fault, methods=["POST"]),
+        Route("/_control/faults", clear_faults, methods=["DELETE"]),
+        Route("/_control/calls", get_calls, methods=["GET"]),
+        Route("/_control/calls", clear_calls, methods=["DELETE"]),
+        Route("/_control/clock", move_clock, methods=["POST"]),
+        Route("/_control/options", set_options, methods=["POST"]),
+        Route("/_control/reset", reset, methods=["POST"]),
+    ]

@@ -51,6 +51,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.control import Control
+from sandbox.dixa import EVENT_SET, ORGANIZATION, event_fqn
+from sandbox.kit import iso_millis
+from sandbox.uipath import EVENT_NAMES, TENANT_ID, USER_ID, iso7
 
 log = logging.getLogger("sandbox.deliveries")
 
@@ -223,8 +226,6 @@ class Deliveries:
         return self.send("uipath", event, hook.url, body, headers)
 
     def _emit_uipath(self, event: str, data: dict[str, Any]) -> list[DeliveryRecord]:
-        from sandbox.uipath import EVENT_NAMES, TENANT_ID, USER_ID, iso7
-
         if event not in EVENT_NAMES:
             raise EmitError(f"unknown UiPath event type {event!r}")
         records = []
@@ -245,8 +246,6 @@ class Deliveries:
     # -- Dixa
 
     def _emit_dixa(self, event: str, data: dict[str, Any]) -> list[DeliveryRecord]:
-        from sandbox.dixa import _ORGANIZATION, EVENT_SET, event_fqn, iso_millis
-
         if event not in EVENT_SET:
             by_fqn = {event_fqn(name): name for name in EVENT_SET}
             if event not in by_fqn:
@@ -263,7 +262,7 @@ class Deliveries:
                     "event_fqn": event_fqn(event),
                     "event_version": "1",
                     "event_timestamp": iso_millis(now),
-                    "organization": _ORGANIZATION,
+                    "organization": ORGANIZATION,
                     "data": data,
                 }
             )
@@ -280,8 +279,6 @@ class Deliveries:
         """Keep the outcome where Dixa's delivery-status and delivery-log endpoints read it."""
 
         def record(outcome: DeliveryRecord) -> None:
-            from sandbox.dixa import iso_millis
-
             detail = {
                 "_type": "DeliveryDetail",
                 "deliveryTimestamp": iso_millis(self.control.clock.now()),
@@ -343,7 +340,7 @@ class Deliveries:
         if not isinstance(url, str) or not url:
             return
         now = self.control.clock.now()
-        body = orjson.dumps({"type": event, "timestamp": _iso(now), "data": data})
+        body = orjson.dumps({"type": event, "timestamp": iso_millis(now), "data": data})
         msg_id = f"msg_{uuid.uuid4().hex}"
         headers = {
             "webhook-id": msg_id,
@@ -384,7 +381,3 @@ class Deliveries:
 
     async def _list_endpoint(self, request: Request) -> Response:
         return JSONResponse({"deliveries": [asdict(r) for r in self.records]})
-
-
-def _iso(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp)) + f".{int(timestamp * 1000) % 1000:03d}Z"

@@ -20,21 +20,30 @@ from __future__ import annotations
 import base64
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.control import Control
+from sandbox.kit import (
+    Handler,
+    SimulatorError,
+    SimulatorState,
+    authorization_is,
+    endpoint,
+    is_http_url,
+    iso_millis,
+    json_response,
+    parse_json,
+    simulator_app,
+)
 
 API_KEY = "sandbox-dixa-key"
 
@@ -98,27 +107,34 @@ def error_body(status: int) -> Any:
     return {"message": documented.get(status, HTTPStatus(status).phrase)}
 
 
-def _error(status: int) -> JSONResponse:
-    return JSONResponse(error_body(status), status_code=status)
-
-
-def iso_millis(timestamp: float) -> str:
-    """``2023-03-09T10:41:39.523Z``: an ISO-8601 instant in milliseconds, as Dixa writes them."""
-    moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def event_fqn(event: str) -> str:
     """``ConversationCreated`` -> ``CONVERSATION_CREATED``; ``SLAEvaluationPending`` -> ``SLA_EVALUATION_PENDING``."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", event).upper()
 
 
-class BadRequest(Exception):
+class DixaError(SimulatorError):
+    """A request Dixa refuses: its status and the documented text for it."""
+
+    def body(self) -> Any:
+        return error_body(self.status)
+
+
+class BadRequest(DixaError):
     """A request Dixa answers with 400 "Invalid value in request"."""
 
+    status = 400
 
-class NotFound(Exception):
+
+class Unauthorized(DixaError):
+    """A request Dixa answers with 401 "User is unauthorized to perform an underlying operation"."""
+
+    status = 401
+
+
+class NotFound(DixaError):
     """A request Dixa answers with 404 "The requested resource could not be found"."""
+
+    status = 404
 
 
 @dataclass
@@ -183,7 +199,7 @@ def _delivery(timestamp: str, success: bool, code: int, text: str) -> dict[str, 
 # legible to us: the ids, URL, dates and delivery records below are our choice, shaped exactly as documented.
 
 DASHBOARD_ID = "3f9a6d2e-8b1c-4e57-a0d4-6c2b9e1f7a35"
-_ORGANIZATION = {"id": "8c5a2b4e-1d3f-4a6b-9e7c-0f2d4b6a8c1e", "name": "Sandbox Org"}
+ORGANIZATION = {"id": "8c5a2b4e-1d3f-4a6b-9e7c-0f2d4b6a8c1e", "name": "Sandbox Org"}
 _SEED_USER = "6e1b7c3d-2a4f-4d8e-b5a9-3c7f1e2d4b6a"
 
 
@@ -194,7 +210,7 @@ def _payload(event: str, event_id: str, timestamp: str, data: dict[str, Any]) ->
         "event_fqn": event_fqn(event),
         "event_version": "1",
         "event_timestamp": timestamp,
-        "organization": _ORGANIZATION,
+        "organization": ORGANIZATION,
         "data": data,
     }
     return orjson.dumps(body).decode()
@@ -290,10 +306,7 @@ def _seed() -> tuple[Subscription, dict[str, dict[str, Any]], dict[str, list[dic
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest from None
+    body = parse_json(raw, BadRequest)
     if not isinstance(body, dict):
         raise BadRequest
     return body
@@ -307,8 +320,7 @@ def _string(value: Any, *, non_empty: bool = True) -> str:
 
 def _url(value: Any) -> str:
     url = _string(value)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_http_url(url):
         raise BadRequest
     return url
 
@@ -379,7 +391,7 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class DixaState:
+class DixaState(SimulatorState):
     """Subscriptions with their delivery statuses (by event) and delivery logs (by event, newest first)."""
 
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
@@ -393,9 +405,6 @@ class DixaState:
         self.logs = {subscription.id: logs}
 
 
-Handler = Callable[[Request], Awaitable[Response]]
-
-
 class DixaSimulator:
     """Handlers over one :class:`DixaState`."""
 
@@ -407,21 +416,15 @@ class DixaSimulator:
     def _now(self) -> str:
         return iso_millis(self.control.clock.now())
 
+    @staticmethod
+    def authorize(request: Request) -> None:
+        # The key is the whole header value [doc]: "Bearer sandbox-dixa-key" is refused like a wrong key.
+        if not authorization_is(request, API_KEY):
+            raise Unauthorized
+
     def guarded(self, handler: Handler) -> Handler:
         """The API-key check and the mapping of BadRequest / NotFound to Dixa's error bodies."""
-
-        async def endpoint(request: Request) -> Response:
-            # The key is the whole header value [doc]: "Bearer sandbox-dixa-key" is refused like a wrong key.
-            if request.headers.get("authorization") != API_KEY:
-                return _error(401)
-            try:
-                return await handler(request)
-            except BadRequest:
-                return _error(400)
-            except NotFound:
-                return _error(404)
-
-        return endpoint
+        return endpoint(handler, authorize=self.authorize)
 
     def _find(self, request: Request) -> Subscription:
         raw_id = request.path_params["webhookSubscriptionId"]
@@ -435,7 +438,7 @@ class DixaSimulator:
         return subscription
 
     async def list_subscriptions(self, request: Request) -> Response:
-        return JSONResponse({"data": [sub.to_json() for sub in self.state.subscriptions.values()]})
+        return json_response({"data": [sub.to_json() for sub in self.state.subscriptions.values()]})
 
     async def create_subscription(self, request: Request) -> Response:
         body = _json_object(await request.body())
@@ -462,10 +465,10 @@ class DixaSimulator:
         self.state.subscriptions[subscription.id] = subscription
         self.state.statuses[subscription.id] = {}
         self.state.logs[subscription.id] = {}
-        return JSONResponse({"data": subscription.to_json()}, status_code=201)
+        return json_response({"data": subscription.to_json()}, 201)
 
     async def get_subscription(self, request: Request) -> Response:
-        return JSONResponse({"data": self._find(request).to_json()})
+        return json_response({"data": self._find(request).to_json()})
 
     async def patch_subscription(self, request: Request) -> Response:
         subscription = self._find(request)
@@ -474,7 +477,7 @@ class DixaSimulator:
             setattr(subscription, attribute, value)
         subscription.updated_at = self._now()
         subscription.updated_by = API_USER_ID
-        return JSONResponse({"data": subscription.to_json()})
+        return json_response({"data": subscription.to_json()})
 
     async def delete_subscription(self, request: Request) -> Response:
         subscription = self._find(request)
@@ -491,25 +494,19 @@ class DixaSimulator:
             {"event": event, "deliveryStatus": known.get(event, {"_type": "NoRecentDelivery"})}
             for event in subscription.events
         ]
-        return JSONResponse({"data": data})
+        return json_response({"data": data})
 
     async def delivery_logs(self, request: Request) -> Response:
         subscription = self._find(request)
         event = request.path_params["event"]
         if event not in EVENT_SET:
             raise BadRequest  # The path parameter is the event enum: an unknown name is a bad request.
-        return JSONResponse({"data": self.state.logs.get(subscription.id, {}).get(event, [])})
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 404
-    return _error(status)
+        return json_response({"data": self.state.logs.get(subscription.id, {}).get(event, [])})
 
 
 def create_app(control: Control) -> Starlette:
     """A fresh Dixa simulator with its own seed state, reset by ``control.reset()``."""
     sim = DixaSimulator(control)
-    control.on_reset(sim.state.reset)
     guard = sim.guarded
     routes: list[Route] = []
     for prefix in ("/v1", "/beta"):  # The same API is served under both versions [doc].
@@ -524,6 +521,4 @@ def create_app(control: Control) -> Starlette:
             Route(item + "/delivery-status", guard(sim.delivery_status), methods=["GET"]),
             Route(item + "/delivery-status/logs/{event}", guard(sim.delivery_logs), methods=["GET"]),
         ]
-    app = Starlette(routes=routes, exception_handlers={404: _http_error, 405: _http_error})
-    app.state.dixa = sim.state
-    return app
+    return simulator_app("dixa", sim.state, control, routes, route_error=error_body)

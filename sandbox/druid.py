@@ -13,24 +13,33 @@ Option (``POST /_control/options``): ``druid.permanent_token_revoked: true`` mak
 as a revoked one does.
 
 :class:`DruidState` holds issued tokens, started flows and received signals; its methods are the only writers and
-call :meth:`DruidState._emit`, so that notifications (a flow started) can be hooked in later.
+call :meth:`DruidState.emit` (from the kit), so that notifications (a flow started) can be hooked in later.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.control import Clock, Control, json_bytes
+from sandbox.control import Clock, Control
+from sandbox.kit import (
+    Handler,
+    SimulatorError,
+    SimulatorState,
+    bearer_token,
+    endpoint,
+    json_response,
+    parse_json,
+    same_secret,
+    simulator_app,
+)
 
 USERNAME = "sandbox"
 PASSWORD = "sandbox"
@@ -49,7 +58,7 @@ START_FLOW_KEYS = ("channelId", *TARGET_KEYS, "entityContextData", "flowUtteranc
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class AbpError(Exception):
+class AbpError(SimulatorError):
     """An ABP error answer. ABP maps validation to 400, authorization to 401, missing entities to 404 and
     user-friendly exceptions (failed login, unknown tenant) to 500 [likely]."""
 
@@ -60,11 +69,12 @@ class AbpError(Exception):
         details: str | None = None,
         validation_errors: list[dict[str, Any]] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(message, status=status)
         self.details = details
         self.validation_errors = validation_errors
+
+    def body(self) -> Any:
+        return error_envelope(self.status, self.message, self.details, self.validation_errors)
 
 
 def envelope(result: Any) -> dict[str, Any]:
@@ -98,14 +108,6 @@ def error_body(status: int) -> Any:
     if status == 401:
         return error_envelope(status, "Current user did not login to the application!")
     return error_envelope(status, f"simulated failure {status}")
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json_bytes(body), status_code=status, media_type="application/json")
-
-
-def _error(error: AbpError) -> Response:
-    return _json(error_envelope(error.status, error.message, error.details, error.validation_errors), error.status)
 
 
 def validation_error(errors: list[dict[str, Any]]) -> AbpError:
@@ -159,18 +161,14 @@ class Signal:
     received_at: float
 
 
-Listener = Callable[[str, dict[str, Any]], None]
-
-
 @dataclass
-class DruidState:
+class DruidState(SimulatorState):
     """Issued access tokens (token to expiry), started flows and received signals."""
 
     clock: Clock
     tokens: dict[str, float] = field(default_factory=dict)
     flows: list[StartedFlow] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
-    listeners: list[Listener] = field(default_factory=list)
 
     def reset(self) -> None:
         """Back to the seed: no tokens issued, no flows started. Listeners survive: they are wiring."""
@@ -178,31 +176,24 @@ class DruidState:
         self.flows.clear()
         self.signals.clear()
 
-    def subscribe(self, listener: Listener) -> None:
-        self.listeners.append(listener)
-
-    def _emit(self, event: str, **data: Any) -> None:
-        for listener in self.listeners:
-            listener(event, data)
-
     def authenticate(self, user: str, password: str, tenant: str | None) -> tuple[str, str]:
         """Issue an access token (and its encrypted twin) for the sandbox user, or fail as ABP's login does."""
         if tenant and tenant.lower() != TENANT.lower():
             # ABP resolves the tenant before the user; its message names the tenant, never the password.
             raise AbpError(500, f"There is no tenant defined with name {tenant}")
         # Without a tenant ABP logs in to the host, which has no sandbox user: the login fails below.
-        valid_user = secrets.compare_digest(user.encode(), USERNAME.encode())
-        valid_password = secrets.compare_digest(password.encode(), PASSWORD.encode())
+        valid_user = same_secret(user, USERNAME)
+        valid_password = same_secret(password, PASSWORD)
         if not (tenant and valid_user and valid_password):
             raise AbpError(500, "Login failed!", "Invalid user name or password")
         # stand-in: real tokens are JWTs and the encrypted one an AES form of it; ours are opaque random strings.
         token = secrets.token_urlsafe(32)
         self.tokens[token] = self.clock.now() + TOKEN_LIFETIME_S
-        self._emit("token.issued")
+        self.emit("token.issued")
         return token, secrets.token_urlsafe(48)
 
     def check_token(self, token: str, permanent_revoked: bool) -> None:
-        if secrets.compare_digest(token.encode(), PERMANENT_TOKEN.encode()):
+        if same_secret(token, PERMANENT_TOKEN):
             if permanent_revoked:
                 raise unauthorized()
             return
@@ -229,13 +220,13 @@ class DruidState:
             conversation_language=body.get("conversationLanguage"),
         )
         self.flows.append(flow)
-        self._emit("flow.started", botId=bot_id, conversationId=conversation_id, channelId=flow.channel_id)
+        self.emit("flow.started", botId=bot_id, conversationId=conversation_id, channelId=flow.channel_id)
         return flow
 
     def record_signal(self, bot_id: str, kind: str, body: Any) -> Signal:
         signal = Signal(bot_id=bot_id, kind=kind, body=body, received_at=self.clock.now())
         self.signals.append(signal)
-        self._emit("signal.received", botId=bot_id, kind=kind)
+        self.emit("signal.received", botId=bot_id, kind=kind)
         return signal
 
 
@@ -283,24 +274,21 @@ def flow_result(flow: StartedFlow) -> dict[str, Any]:
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise validation_error([_invalid("The request body is not valid JSON.", "input")]) from None
+    return parse_json(
+        await request.body(), lambda: validation_error([_invalid("The request body is not valid JSON.", "input")])
+    )
 
 
 def create_app(control: Control) -> Starlette:
     """A fresh DRUID simulator with seeded state, restored on ``control.reset()``."""
     state = DruidState(control.clock)
-    control.on_reset(state.reset)
 
     def authorize(request: Request) -> str:
         """Check the bearer token, then the bot (ABP authorizes before it looks anything up)."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if token is None:
             raise unauthorized()
-        state.check_token(token.strip(), bool(control.options.get(REVOKED_OPTION, False)))
+        state.check_token(token, bool(control.options.get(REVOKED_OPTION, False)))
         bot_id = str(request.path_params["botId"])
         if bot_id not in BOTS:
             # ABP's EntityNotFoundException wording [likely]; the entity type name "Bot" is a stand-in.
@@ -308,84 +296,72 @@ def create_app(control: Control) -> Starlette:
         return bot_id
 
     async def external_authenticate(request: Request) -> Response:
-        try:
-            body = await _body(request)
-            if not isinstance(body, dict):
-                raise validation_error([_invalid("The request body must be a JSON object.", "input")])
-            errors = []
-            for key in ("userNameOrEmailAddress", "password"):
-                value = body.get(key)
-                if value is None or value == "":
-                    errors.append(_invalid(f"The {key} field is required.", key))
-                elif not isinstance(value, str):
-                    errors.append(_invalid(f"The field {key} must be a string.", key))
-            tenant = body.get("tenant")
-            if tenant is not None and not isinstance(tenant, str):
-                errors.append(_invalid("The field tenant must be a string.", "tenant"))
-            if errors:
-                raise validation_error(errors)
-            token, encrypted = state.authenticate(body["userNameOrEmailAddress"], body["password"], tenant)
-        except AbpError as error:
-            return _error(error)
+        body = await _body(request)
+        if not isinstance(body, dict):
+            raise validation_error([_invalid("The request body must be a JSON object.", "input")])
+        errors = []
+        for key in ("userNameOrEmailAddress", "password"):
+            value = body.get(key)
+            if value is None or value == "":
+                errors.append(_invalid(f"The {key} field is required.", key))
+            elif not isinstance(value, str):
+                errors.append(_invalid(f"The field {key} must be a string.", key))
+        tenant = body.get("tenant")
+        if tenant is not None and not isinstance(tenant, str):
+            errors.append(_invalid("The field tenant must be a string.", "tenant"))
+        if errors:
+            raise validation_error(errors)
+        token, encrypted = state.authenticate(body["userNameOrEmailAddress"], body["password"], tenant)
         # [doc] accessToken and encryptedAccessToken; expireInSeconds [likely] as ABP's AuthenticateResultModel has it.
         result = {"accessToken": token, "encryptedAccessToken": encrypted, "expireInSeconds": TOKEN_LIFETIME_S}
-        return _json(envelope(result))
+        return json_response(envelope(result))
 
     async def start_flow(request: Request) -> Response:
-        try:
-            bot_id = authorize(request)
-            body = await _body(request)
-            errors = start_flow_errors(body)
-            if errors:
-                raise validation_error(errors)
-            flow = state.start_flow(bot_id, body)
-        except AbpError as error:
-            return _error(error)
-        return _json(envelope(flow_result(flow)))
+        bot_id = authorize(request)
+        body = await _body(request)
+        errors = start_flow_errors(body)
+        if errors:
+            raise validation_error(errors)
+        flow = state.start_flow(bot_id, body)
+        return json_response(envelope(flow_result(flow)))
 
     async def start_flow_bulk(request: Request) -> Response:
-        try:
+        bot_id = authorize(request)
+        body = await _body(request)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            raise validation_error([_invalid("The items field is required and must be a non-empty list.", "items")])
+        # ASP.NET validates the whole body before the action runs: one bad item starts nothing.
+        errors = [error for index, item in enumerate(items) for error in start_flow_errors(item, f"items[{index}].")]
+        if errors:
+            raise validation_error(errors)
+        flows = [state.start_flow(bot_id, item) for item in items]
+        # stand-in: one result per item, in the order of the items.
+        return json_response(envelope({"items": [flow_result(flow) for flow in flows]}))
+
+    def signal_endpoint(kind: str) -> Handler:
+        async def signal(request: Request) -> Response:
             bot_id = authorize(request)
             body = await _body(request)
-            items = body.get("items") if isinstance(body, dict) else None
-            if not isinstance(items, list) or not items:
-                raise validation_error([_invalid("The items field is required and must be a non-empty list.", "items")])
-            # ASP.NET validates the whole body before the action runs: one bad item starts nothing.
-            errors = [
-                error for index, item in enumerate(items) for error in start_flow_errors(item, f"items[{index}].")
-            ]
-            if errors:
-                raise validation_error(errors)
-            flows = [state.start_flow(bot_id, item) for item in items]
-        except AbpError as error:
-            return _error(error)
-        # stand-in: one result per item, in the order of the items.
-        return _json(envelope({"items": [flow_result(flow) for flow in flows]}))
-
-    def signal_endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                bot_id = authorize(request)
-                body = await _body(request)
-                state.record_signal(bot_id, kind, body)
-            except AbpError as error:
-                return _error(error)
+            state.record_signal(bot_id, kind, body)
             # stand-in: these endpoints are documented by name only; an ABP void action answers result null.
-            return _json(envelope(None))
+            return json_response(envelope(None))
 
-        return endpoint
+        return signal
 
-    app = Starlette(
-        routes=[
-            Route("/api/services/app/WebAPIService/ExternalAuthenticate", external_authenticate, methods=["POST"]),
-            Route("/api/Druid/{botId}/StartFlow", start_flow, methods=["POST"]),
-            Route("/api/Druid/{botId}/StartFlowBulk", start_flow_bulk, methods=["POST"]),
-            Route(
-                "/api/Druid/{botId}/MediatelAgentConnected", signal_endpoint("MediatelAgentConnected"), methods=["POST"]
-            ),
-            Route("/api/Druid/{botId}/UiPathAttended", signal_endpoint("UiPathAttended"), methods=["POST"]),
-        ]
-    )
-    # Exposed for tests and for a later events hook-up; the HTTP API stays the contract.
-    app.state.druid = state
-    return app
+    # Every AbpError raised on the way is answered as ABP's error envelope with its status (sandbox.kit.endpoint).
+    routes = [
+        Route(
+            "/api/services/app/WebAPIService/ExternalAuthenticate", endpoint(external_authenticate), methods=["POST"]
+        ),
+        Route("/api/Druid/{botId}/StartFlow", endpoint(start_flow), methods=["POST"]),
+        Route("/api/Druid/{botId}/StartFlowBulk", endpoint(start_flow_bulk), methods=["POST"]),
+        Route(
+            "/api/Druid/{botId}/MediatelAgentConnected",
+            endpoint(signal_endpoint("MediatelAgentConnected")),
+            methods=["POST"],
+        ),
+        Route("/api/Druid/{botId}/UiPathAttended", endpoint(signal_endpoint("UiPathAttended")), methods=["POST"]),
+    ]
+    # The state is at app.state.druid for tests and a later events hook-up; the HTTP API stays the contract.
+    return simulator_app("druid", state, control, routes)
