@@ -230,6 +230,17 @@ class Cache(BaseModel):
     max_entries: int = Field(1000, ge=1, le=1_000_000, description="answers kept at most (least recently used out)")
 
 
+class WebhookSettings(BaseModel):
+    """The ``[webhooks]`` table: which webhook targets ``createWebhook``/``updateWebhook`` accept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_private_urls: bool = Field(
+        False,
+        description="accept targets on loopback, link-local, private, unique-local or unspecified addresses",
+    )
+
+
 class ExecutionSettings(BaseModel):
     """The ``[execution]`` table: how queries are executed (``gateway/execution/``)."""
 
@@ -257,6 +268,7 @@ class Settings(BaseSettings):
     events: Events = Field(default_factory=Events)
     cache: Cache = Field(default_factory=Cache)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("sources")
     @classmethod
@@ -336,6 +348,10 @@ def with_sandbox_sources(settings: Settings, sandbox_url: str) -> Settings:
     """The same settings with the embedded sandbox's sources (used when none are configured)."""
     data = settings.model_dump()
     data["sources"] = sandbox_sources(sandbox_url)
+    if "allow_private_urls" not in settings.webhooks.model_fields_set:
+        # The simulators deliver to loopback targets only (the gateway beside them): webhooks must be able to
+        # point there, unless the configuration says otherwise.
+        data["webhooks"]["allow_private_urls"] = True
     return Settings.model_validate(_unwrap_secrets(data))
 
 

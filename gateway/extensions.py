@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from graphql import ArgumentNode, GraphQLError, Node, ObjectFieldNode, VariableDefinitionNode, VariableNode
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -44,7 +44,53 @@ def _production(context: Any) -> bool:
     return bool(services is not None and services.settings.production)
 
 
-def shape_error(error: GraphQLError, context: Any) -> GraphQLError:
+#: graphql-core's variable coercion errors: the variable, and the path inside its value when there is one.
+_VARIABLE_ERROR = re.compile(r"Variable '\$(\w+)' has invalid (?:default )?value(?: at ([^:]+))?: ")
+
+
+def find_in_document(
+    document: Any, match: Callable[[Any], bool], *, skip: tuple[type[Node], ...] = ()
+) -> tuple[Any, str | None] | None:
+    """The first AST node of ``document`` that ``match`` accepts, with the name of the argument or input field that
+    holds it (None outside any), not looking inside ``skip`` nodes. Iterative: documents nest as deep as the parser
+    allows."""
+    stack: list[tuple[Any, str | None]] = [(document, None)]
+    while stack:
+        node, field = stack.pop()
+        if match(node):
+            return node, field
+        if isinstance(node, skip):
+            continue
+        if isinstance(node, ArgumentNode | ObjectFieldNode):
+            field = node.name.value
+        for key in node.keys:
+            child = getattr(node, key, None)
+            if isinstance(child, Node):
+                stack.append((child, field))
+            elif isinstance(child, tuple | list):
+                stack.extend((item, field) for item in reversed(child) if isinstance(item, Node))
+    return None
+
+
+def _variable_field(message: str, document: Any) -> str | None:
+    """The input field a variable coercion error is about: the path inside the variable's input object, else the
+    argument or input field where the operation uses the variable."""
+    found = _VARIABLE_ERROR.match(message)
+    if found is None:
+        return None
+    name, path = found[1], found[2]
+    if path and path.startswith("."):
+        return path[1:]
+    usage = None
+    if document is not None:
+        used = find_in_document(
+            document, lambda n: isinstance(n, VariableNode) and n.name.value == name, skip=(VariableDefinitionNode,)
+        )
+        usage = used[1] if used is not None else None
+    return f"{usage or name}{path or ''}"
+
+
+def shape_error(error: GraphQLError, context: Any, document: Any = None) -> GraphQLError:
     """The error as a client may see it."""
     original = error.original_error
     if isinstance(original, HookgateError):
@@ -52,8 +98,14 @@ def shape_error(error: GraphQLError, context: Any) -> GraphQLError:
             log.error("internal error", exc_info=original, extra={"request_id": _request_id(context)})
         return error
     if original is None or isinstance(original, GraphQLError):
-        extensions = dict(error.extensions or {})
+        # A variable's coercion error wraps the scalar's own error: keep its extensions, and name the field.
+        inner = dict(original.extensions or {}) if original is not None else {}
+        extensions = {**inner, **(error.extensions or {})}
         extensions.setdefault("code", "BAD_USER_INPUT")
+        if extensions["code"] == "BAD_USER_INPUT" and extensions.get("field") is None:
+            field = _variable_field(error.message, document)
+            if field is not None:
+                extensions["field"] = field
         error.extensions = extensions
         if _production(context) and "Did you mean" in error.message:
             error.message = _SUGGESTION.sub("", error.message)
@@ -81,7 +133,8 @@ class ErrorShaping(SchemaExtension):
         if result is None:
             return
         context = self.execution_context.context
-        errors = [shape_error(e, context) for e in (result.errors or [])]
+        document = self.execution_context.graphql_document
+        errors = [shape_error(e, context, document) for e in (result.errors or [])]
         partial = getattr(context, "partial_errors", None)
         if partial:
             errors.extend(partial)

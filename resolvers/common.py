@@ -53,8 +53,15 @@ def decode_cursor(value: str, *, prefix: str, parts: int, field: str = "after") 
 
 
 def natural_key(native_id: str) -> tuple[int, int, str]:
-    """Orders numeric ids numerically and others by text, numbers first: a stable order for paging."""
-    return (0, int(native_id), "") if native_id.isdigit() else (1, 0, native_id)
+    """Orders numeric ids numerically and others by text, numbers first: a stable order for paging.
+
+    Numbers compare by length, then text, once leading zeros are gone: numeric order for any length without
+    ``int()``, which refuses more than 4,300 digits (a cursor is the caller's text). ASCII digits only.
+    """
+    if native_id.isascii() and native_id.isdigit():
+        digits = native_id.lstrip("0")
+        return (0, len(digits), digits)
+    return (1, 0, native_id)
 
 
 def choose_source(info: Info, source: str | None, capability: Capability, *, field: str = "source") -> Adapter:

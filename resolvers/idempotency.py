@@ -31,8 +31,13 @@ Failures of the first request, and the rule that a key never causes a second ups
   the same error (with ``replayed: true``) and no upstream call: the caller must look at the provider's state (e.g.
   the ``request`` query) and, if the write did not happen, send it under a new key. Releasing instead would let a
   retry write twice, which is exactly what the key exists to prevent.
-- A claim whose owner died (process killed mid-write) is not taken over early: its lease is the full 24 h, for the
-  same reason. Repeats meanwhile get ``IDEMPOTENCY_KEY_IN_PROGRESS``.
+- A claim whose owner died (process killed mid-write) lapses after a short lease, :func:`claim_lease_s`: twice the
+  longest a mutation can run (:data:`MUTATION_CALLS` upstream calls of the slowest source's ``timeout_s``; 60 s with
+  the defaults). A live owner has finished or failed by then, so only an orphaned claim lapses. A repeat waits for
+  the owner up to the mutation's own deadline (at most :data:`WAIT_S`); still in progress after that, it gets
+  ``IDEMPOTENCY_KEY_IN_PROGRESS`` with ``retryAfter``, the seconds after which the claim has surely lapsed, and a
+  retry then runs the mutation. The owner's outcome is unknown, so that retry may write a second time: the price of
+  not blocking the key for 24 h after a crash (check the provider's state first where a duplicate would hurt).
 - If the store itself is unreachable when a keyed mutation starts, the mutation is not run (``UPSTREAM_UNAVAILABLE``
   naming the store): running it unrecorded could not honour the key. If storing the answer fails afterwards, the
   caller still gets the answer; the claim then stays in progress until its lease ends.
@@ -49,6 +54,7 @@ import dataclasses
 import functools
 import hashlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
@@ -86,11 +92,25 @@ TTL_S = 86_400.0
 #: How long a repeat waits for the first request with its key. The first is bounded by its source's ``timeout_s``
 #: per upstream call (default 10 s; a WorkflowGen write and its read-back make two), so this covers the defaults.
 WAIT_S = 30.0
+#: Upstream calls one mutation may make in turn, each bounded by its source's ``timeout_s``: a write and its
+#: read-back; Auco's read, write and read-back of the company's list.
+MUTATION_CALLS = 3
 MAX_KEY_LENGTH = 255
 FORMAT_VERSION = 1
 
 
 # -- the key and the fingerprint ------------------------------------------------------------------------------------
+
+
+def mutation_deadline_s(settings: Any) -> float:
+    """The longest one mutation can run: :data:`MUTATION_CALLS` calls of the slowest configured source."""
+    timeouts = [source.timeout_s for source in settings.sources.values()]
+    return MUTATION_CALLS * max(timeouts, default=10.0)
+
+
+def claim_lease_s(settings: Any) -> float:
+    """How long a claim whose owner never finishes (its process died mid-write) keeps its key: twice the deadline."""
+    return 2 * mutation_deadline_s(settings)
 
 
 def check_key(key: str) -> str:
@@ -287,10 +307,13 @@ async def run_idempotent(info: Any, name: str, input: Any, call: Callable[[], Aw
         raise InternalError("the idempotency store is not open")
     scope = ctx.principal.name
     fp = fingerprint(name, input)
+    settings = ctx.services.settings
+    lease_s = claim_lease_s(settings)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
+    started = loop.time()
+    deadline = started + min(WAIT_S, mutation_deadline_s(settings))
     while True:
-        state = await _store_call(store.idempotency_begin(scope, key, fp, TTL_S))
+        state = await _store_call(store.idempotency_begin(scope, key, fp, TTL_S, lease_s=lease_s))
         if state.status is IdempotencyStatus.STARTED:
             return await _first(store, scope, key, call)
         if state.status is IdempotencyStatus.MISMATCH:
@@ -303,10 +326,14 @@ async def run_idempotent(info: Any, name: str, input: Any, call: Callable[[], Aw
         if waited is not None and waited.status is IdempotencyStatus.COMPLETED:
             return cast(R, _replay(info, waited))
         if waited is not None or loop.time() >= deadline:
+            # The owner claimed the key before this request began: its claim lapses within the lease from then.
+            retry_after = max(1, math.ceil(lease_s - (loop.time() - started)))
             raise Conflict(
-                f"a request with this {HEADER} is still in progress; retry later with the same key",
+                f"a request with this {HEADER} is still in progress, or stopped before finishing: retry with the "
+                f"same key in {retry_after} s, when an unfinished claim has lapsed",
                 reason="IDEMPOTENCY_KEY_IN_PROGRESS",
                 field=HEADER,
+                retryAfter=retry_after,
             )
         # None: the first request was released (it changed nothing upstream): claim the key ourselves.
 

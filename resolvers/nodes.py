@@ -3,34 +3,48 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
 
 from gateway.context import Info, path_of
+from gateway.errors import BadUserInput
 from resolvers.workflow import parse_action_native
-from schema.ids import decode_id
+from schema.ids import MAX_ID_DIGITS, decode_id
 from schema.types import Node, Webhook, WebhookJoins, WorkflowAction, WorkflowRequest
 
 #: What is awaited for one id, and how its result becomes the answer.
 Started = tuple[Awaitable[Any], Callable[[Any], Node | None]]
 
 
-def _start(info: Info, id: str, joins: WebhookJoins) -> Started | None:
+#: The native part of the ids whose provider or store id is a number: WorkflowGen request numbers, "<request>-<action>"
+#: numbers, and event ids (a SQLite row id, or a Redis stream id "<ms>-<seq>").
+_NUMERIC = {
+    "WorkflowRequest": re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}"),
+    "WorkflowAction": re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}-[0-9]{{1,{MAX_ID_DIGITS}}}"),
+    "InboundEvent": re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS + 1}}}(?:-[0-9]{{1,{MAX_ID_DIGITS + 1}}})?"),
+}
+
+
+def _start(info: Info, id: str, joins: WebhookJoins, field: str = "id") -> Started | None:
     """Decode ``id`` and queue its load on the request's loader, without waiting: every id of the request is in the
     loader's batch before anything waits. None when no object can be behind the id (its source is not configured,
-    or its type is not one of ours); raises BAD_USER_INPUT for an id that is not a Hookgate id."""
-    gid = decode_id(id)
+    or its type is not one of ours); raises BAD_USER_INPUT naming ``field`` for an id that is not a Hookgate id."""
+    gid = decode_id(id, field=field)
     ctx = info.context
+    if gid.type in _NUMERIC and not _NUMERIC[gid.type].fullmatch(gid.native):
+        # ASCII digits, bounded: int() and the stores would read other scripts' digits, or raise past 4,300 digits.
+        raise BadUserInput(f"{field}: '{id[:80]}' is not a {gid.type} id", field=field)
     if gid.source not in ctx.services.adapters and gid.type != "InboundEvent":
         return None  # the source is no longer configured: the object cannot be reached
     if gid.type == "Webhook":
         return ctx.loaders.webhooks(gid.source).load(gid.native), lambda r: _webhook(r, joins)
-    if gid.type == "WorkflowRequest" and gid.native.isdigit():
+    if gid.type == "WorkflowRequest":
         return ctx.loaders.requests(gid.source).load(int(gid.native)), _request
     if gid.type == "WorkflowAction":
-        return ctx.loaders.actions(gid.source).load(parse_action_native(gid)), _action
+        return ctx.loaders.actions(gid.source).load(parse_action_native(gid, field=field)), _action
     if gid.type == "InboundEvent":
         from resolvers.events import load_event
 
@@ -74,7 +88,7 @@ async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
     started: list[tuple[int, Started]] = []
     for index, id in enumerate(ids):
         try:
-            found = _start(info, id, joins)
+            found = _start(info, id, joins, "ids")
         except Exception as exc:
             failures[index] = exc
             continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from operator import itemgetter
 from typing import Any
-from urllib.parse import urlsplit
 
 import strawberry
 
@@ -19,6 +18,7 @@ from gateway.providers.records import (
     WebhookRecord,
     WebhookSpec,
 )
+from gateway.targets import refusal
 from resolvers.common import decode_cursor, encode_cursor, gather_sources, natural_key
 from resolvers.loading import check_first
 from resolvers.mutations import mutation
@@ -122,11 +122,16 @@ def _authorization(value: WebhookAuthorizationInput | None) -> WebhookAuthorizat
     return WebhookAuthorization(type="NONE")
 
 
-def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadUserInput("url must be an absolute http or https URL", field="url")
+def _check_url(url: str, *, allow_private: bool) -> str:
+    """An http(s) URL whose host is no loopback, link-local or private address unless configured (gateway/targets)."""
+    reason = refusal(url, allow_private=allow_private)
+    if reason is not None:
+        raise BadUserInput(reason, field="url")
     return url
+
+
+def _allow_private(info: Info) -> bool:
+    return info.context.services.settings.webhooks.allow_private_urls
 
 
 def _check_headers(value: Any) -> dict[str, str]:
@@ -153,7 +158,7 @@ def _given(value: Any) -> bool:
     return value is not strawberry.UNSET
 
 
-def _spec(data: dict[str, Any]) -> WebhookSpec:
+def _spec(data: dict[str, Any], *, allow_private: bool) -> WebhookSpec:
     """A WebhookSpec of the fields given (``UNSET`` for the rest), validated where no backend is needed."""
     values: dict[str, Any] = {}
     for name, value in data.items():
@@ -162,7 +167,7 @@ def _spec(data: dict[str, Any]) -> WebhookSpec:
         if name == "url":
             if value is None:
                 raise BadUserInput("url cannot be null", field="url")
-            value = _check_url(value)
+            value = _check_url(value, allow_private=allow_private)
         elif name == "events":
             value = tuple(dict.fromkeys(value or ()))
         elif name == "authorization":
@@ -206,7 +211,7 @@ async def create_webhook(info: Info, input: CreateWebhookInput) -> WebhookPayloa
     data = {name: getattr(input, name) for name in _FIELD_NAMES}
     # Absent optional fields arrive as None: for a create they mean "not given", except enabled's default.
     data = {k: v for k, v in data.items() if v is not None}
-    spec = _spec(data)
+    spec = _spec(data, allow_private=_allow_private(info))
     defaults = set() if input.enabled is False else {"enabled"}
     await _validate_for_source(info, adapter.name, spec, defaults=defaults)
     if "enabled" not in registry.webhook_fields:
@@ -228,7 +233,10 @@ async def update_webhook(info: Info, input: UpdateWebhookInput) -> WebhookPayloa
     gid = expect_id(input.id, "Webhook")
     adapter = info.context.services.source(gid.source)
     registry = require(adapter, Capability.WEBHOOKS, WebhookRegistry)
-    spec = _spec({name: getattr(input, name) for name in _FIELD_NAMES if hasattr(input, name)})
+    spec = _spec(
+        {name: getattr(input, name) for name in _FIELD_NAMES if hasattr(input, name)},
+        allow_private=_allow_private(info),
+    )
     if not spec.given():
         raise BadUserInput("nothing to update: give at least one field besides id", field="id")
     await _validate_for_source(info, adapter.name, spec, defaults=set())

@@ -8,16 +8,17 @@ from gateway.context import Info
 from gateway.errors import BadUserInput
 from gateway.providers.records import Capability
 from resolvers.common import choose_source
-from schema.ids import GlobalId, expect_id
+from schema.ids import GlobalId, ascii_number, expect_id
 from schema.types import WorkflowAction, WorkflowRequest
 
 
 def parse_action_native(gid: GlobalId, *, field: str = "id") -> tuple[int, int]:
     """``"<request number>-<action number>"`` from a WorkflowAction id."""
     left, _, right = gid.native.partition("-")
-    if not (left.isdigit() and right.isdigit()):
+    request_number, number = ascii_number(left), ascii_number(right)
+    if request_number is None or number is None:
         raise BadUserInput(f"{field}: not a WorkflowAction id", field=field)
-    return int(left), int(right)
+    return request_number, number
 
 
 def request_address(source: str | None, number: int | None, id: strawberry.ID | None) -> tuple[str | None, int]:
@@ -26,11 +27,12 @@ def request_address(source: str | None, number: int | None, id: strawberry.ID | 
         raise BadUserInput("give exactly one of number and id", field="number" if number is None else "id")
     if id is not None:
         gid = expect_id(id, "WorkflowRequest")
-        if not gid.native.isdigit():
+        native = ascii_number(gid.native)
+        if native is None:
             raise BadUserInput("id: not a WorkflowRequest id", field="id")
         if source is not None and source != gid.source:
             raise BadUserInput(f"id belongs to source '{gid.source}', not '{source}'", field="id")
-        return gid.source, int(gid.native)
+        return gid.source, native
     assert number is not None
     return source, number
 

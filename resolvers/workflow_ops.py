@@ -33,7 +33,7 @@ from gateway.providers.records import Capability
 from resolvers.common import choose_source
 from resolvers.mutations import mutation
 from resolvers.workflow import action_address, request_address
-from schema.ids import decode_id
+from schema.ids import ascii_number, decode_id
 from schema.inputs import (
     AssignActionInput,
     CancelActionAssignmentInput,
@@ -83,7 +83,7 @@ def user_id(value: str, *, field: str, source: str) -> str:
     if gid is not None and gid.type == "WorkflowUser":
         if gid.source != source:
             raise BadUserInput(f"{field} belongs to source '{gid.source}', not '{source}'", field=field)
-        if gid.native.isdigit():
+        if ascii_number(gid.native) is not None:
             return base64.b64encode(f"User:{gid.native}".encode()).decode()
         if _wfg_native(gid.native, "User") is not None:
             return gid.native
@@ -268,8 +268,9 @@ def _created_number(adapter: Adapter, answer: dict[str, Any]) -> int:
         if isinstance(number, int) and not isinstance(number, bool):
             return number
         native = _wfg_native(request.get("id"), "Request")
-        if native is not None and native.isdigit():
-            return int(native)
+        created = None if native is None else ascii_number(native)
+        if created is not None:
+            return created
     # The request was probably created: an unknown outcome for the caller, never a reason to send it again.
     raise UpstreamError(
         f"createRequest on source '{adapter.name}' answered without the new request's number",

@@ -27,6 +27,21 @@ def encode_id(type_name: str, source: str, native: str | int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+#: Digits a numeric native id may have: WorkflowGen numbers are 32-bit, store ids 64-bit.
+MAX_ID_DIGITS = 19
+
+
+def ascii_number(text: str, *, max_digits: int = MAX_ID_DIGITS) -> int | None:
+    """The number ``text`` writes in ASCII digits, at most ``max_digits`` of them; None for anything else.
+
+    Not ``str.isdigit()``: it accepts other scripts' digits (``"١٢"``, which ``int()`` reads as 12) and superscripts
+    (``"²"``, which ``int()`` refuses), and ``int()`` refuses more than 4,300 digits.
+    """
+    if not (0 < len(text) <= max_digits and text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def decode_id(value: str, *, field: str = "id") -> GlobalId:
     """The parts of a global id; BAD_USER_INPUT naming ``field`` if it is not one of ours."""
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -38,6 +39,7 @@ from schema.payloads import (
     UpdateRequestDatasetPayload,
     WebhookPayload,
 )
+from schema.scalars import BoundedJSON, NumberLiteralLimit
 from schema.types import (
     EventType,
     InboundEvent,
@@ -120,6 +122,7 @@ def build_schema(settings: Settings | None = None, *, fast_execution: bool | Non
         subscription=Subscription,
         types=[Webhook, WorkflowRequest, WorkflowAction, InboundEvent],
         config=StrawberryConfig(auto_camel_case=True),
+        scalar_overrides={JSON: BoundedJSON},  # the same JSON scalar, with a depth bound on input
         # Plain fields completed without graphql-core's per-field machinery; stock execution with other versions.
         execution_context_class=execution_context_class(fast_execution),
         extensions=[
@@ -127,7 +130,8 @@ def build_schema(settings: Settings | None = None, *, fast_execution: bool | Non
             ErrorShaping,
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: ParserCache(maxsize=512),
-            lambda: AddValidationRules(rules),
+            # NumberLiteralLimit first: it aborts the validation before any other rule reads an over-long number.
+            lambda: AddValidationRules([NumberLiteralLimit, *rules]),
             lambda: ValidationCache(maxsize=512),
             ScopeGuard,  # after ValidationCache, whose verdict it overrides for a key without the scope
             # The response cache (gateway/cache.py), after ScopeGuard: only when [cache] enabled, no cost otherwise.

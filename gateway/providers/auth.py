@@ -2,7 +2,8 @@
 
 - :class:`HeaderAuth`: a fixed header, possibly chosen per request (Auco's public key for reads, private for writes).
 - :class:`RefreshingTokenAuth`: a bearer token fetched on first use, shared by every concurrent call (single
-  flight), refreshed ``skew_s`` before it expires, and on a 401 refreshed once and the request retried once. A failed
+  flight), refreshed ``skew_s`` before it expires, and on a 401 refreshed once and the request retried once (unless
+  the request says :data:`NO_RETRY_ON_401`: then only refreshed for the next call). A failed
   fetch is shared too, for ``failure_cooldown_s``. Used by UiPath's client-credentials flow and DRUID's
   ExternalAuthenticate.
 
@@ -19,6 +20,11 @@ import httpx
 
 #: A function that fetches a new token: returns (token, lifetime in seconds).
 TokenFetcher = Callable[[], Awaitable[tuple[str, float]]]
+
+#: A request extension: ``{NO_RETRY_ON_401: True}`` keeps :class:`RefreshingTokenAuth` from sending the request
+#: again after a 401, for a write whose provider does not promise that a refused request was not processed. The
+#: token is still dropped, so the next call logs in afresh.
+NO_RETRY_ON_401 = "hookgate.no_retry_on_401"
 
 
 class HeaderAuth(httpx.Auth):
@@ -94,6 +100,10 @@ class RefreshingTokenAuth(httpx.Auth):
         request.headers["Authorization"] = f"{self._scheme} {token}"
         response = yield request
         if response.status_code == 401:
+            if request.extensions.get(NO_RETRY_ON_401):
+                if self._token == token:
+                    self._token = None  # the next call fetches a new one; this one goes back to the caller
+                return
             # Revoked or expired early: refresh once and retry once. A second 401 goes back to the caller.
             await response.aread()
             token = await self.token(stale=token)

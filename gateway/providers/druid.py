@@ -32,7 +32,7 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.providers.auth import HeaderAuth, RefreshingTokenAuth
+from gateway.providers.auth import NO_RETRY_ON_401, HeaderAuth, RefreshingTokenAuth
 from gateway.providers.base import Adapter
 from gateway.providers.http import UpstreamClient, default_error_text
 from gateway.providers.records import JSON, Capability, ProbeResult
@@ -204,11 +204,16 @@ class DruidAdapter(Adapter):
 
     def _classify(self, response: httpx.Response) -> HookgateError | None:
         if response.status_code == 401:
-            # Reaches here only after the auth flow's one refresh and retry, or with a static token.
-            how = "its configured token" if self.config.token is not None else "a freshly issued token"
+            # A write's 401 is not retried (see _post): the token it used is dropped, and the call is reported.
+            how = "its configured token" if self.config.token is not None else "the gateway's token"
             said = abp_error_text(response)
             return UpstreamError(
-                f"source '{self.name}' rejected {how}" + (f": {said}" if said else ""),
+                f"source '{self.name}' rejected {how}"
+                + (f": {said}" if said else "")
+                + (
+                    "; the request was not sent again (DRUID does not say whether a refused request was processed)"
+                    + ("" if self.config.token is not None else ", and the next call logs in afresh")
+                ),
                 status=401,
                 **self._ctx(),
             )
@@ -272,12 +277,18 @@ class DruidAdapter(Adapter):
         )
 
     async def _post(self, bot: str, endpoint: str, body: Any) -> JSON:
+        # Every call here is a write (a flow started, a signal given), and a 401 is not resent with a new token:
+        # providers.md documents only that a token expires after 1800 s or may be revoked (then 401), not that DRUID
+        # refuses a request before acting on it, so a resent flow could start twice. The 401 goes back to the
+        # caller as UPSTREAM_ERROR (status 401, see _classify), the token is dropped, and the caller's next call
+        # logs in afresh. Token fetches (ExternalAuthenticate) and the probe's reads are not affected.
         response = await self.http.request(
             "POST",
             f"/api/Druid/{quote(bot, safe='')}/{endpoint}",
             read=False,
             content=orjson.dumps(body),
             headers=JSON_HEADERS,
+            extensions={NO_RETRY_ON_401: True},
         )
         if not response.content:
             return None

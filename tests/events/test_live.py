@@ -42,7 +42,9 @@ async def _wait_for_events(gateway: Gateway, source: str, count: int) -> list[di
             await asyncio.sleep(0.05)
 
 
-async def test_ping_mutation_reaches_a_subscriber_through_the_sandbox(gateway: Gateway, sandbox: Sandbox) -> None:
+async def test_ping_mutation_reaches_a_subscriber_through_the_sandbox(gateway_factory: Any, sandbox: Sandbox) -> None:
+    # The webhook points at the gateway itself, on loopback: allowed by configuration, as the sandbox mode does.
+    gateway: Gateway = gateway_factory(webhooks={"allow_private_urls": True})
     created = await _mutate(
         gateway,
         CREATE,

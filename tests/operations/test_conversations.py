@@ -134,7 +134,21 @@ async def test_one_login_for_fifty_concurrent_flows_and_one_more_after_expiry(
 
         await asyncio.gather(*(start(i) for i in range(50)))
         assert sandbox.calls()["druid"][LOGIN] == 1
-        sandbox.advance_clock(1801)  # every token DRUID issued has now expired
-        await asyncio.gather(*(start(i) for i in range(50, 100)))
+        sandbox.advance_clock(1801)  # every token DRUID issued has now expired, before the gateway's clock says so
+
+        async def after_expiry(index: int) -> str:
+            variables = {"input": {"botId": "bot-1", "channelId": "web", "targetUserMasterId": f"user-{index}"}}
+            result = await run(START, variables)
+            if result.errors is None:
+                return "started"
+            [error] = result.errors
+            assert (error["extensions"]["code"], error["extensions"]["status"]) == ("UPSTREAM_ERROR", 401)
+            return "refused"
+
+        # A flow refused with 401 is reported, not resent (DRUID does not say it was not processed); the first
+        # 401 drops the token and the calls after it share one login.
+        outcomes = await asyncio.gather(*(after_expiry(i) for i in range(50, 100)))
+    assert "refused" in outcomes
     assert sandbox.calls()["druid"][LOGIN] == 2
-    assert len(flows(sandbox)) == 100
+    assert sandbox.calls()["druid"]["POST /api/Druid/{botId}/StartFlow"] == 100  # each flow sent once
+    assert len(flows(sandbox)) == 50 + outcomes.count("started")

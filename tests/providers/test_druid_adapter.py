@@ -159,24 +159,52 @@ async def test_one_token_serves_concurrent_calls_and_one_refresh_follows_expiry(
     assert calls(sandbox, AUTH) == 1
     assert calls(sandbox, START) == 50
 
-    sandbox.advance_clock(1801)  # every issued token has expired for DRUID
-    second = await asyncio.gather(*(druid.start_flow("bot-1", FLOW) for _ in range(50)))
-    assert all(result["flowStarted"] for result in second)
+    sandbox.advance_clock(1801)  # every issued token has expired for DRUID, before the gateway's clock says so
+    second = await asyncio.gather(*(druid.start_flow("bot-1", FLOW) for _ in range(50)), return_exceptions=True)
+    # Calls that went out with the old token get its 401 (a write is not resent, see below); the first 401 drops
+    # the token, and the calls after it share one login.
+    refused = [r for r in second if isinstance(r, BaseException)]
+    assert refused and all(isinstance(r, UpstreamError) and r.status == 401 for r in refused)
+    assert all(r["flowStarted"] for r in second if not isinstance(r, BaseException))
+    assert calls(sandbox, AUTH) == 2
+    assert calls(sandbox, START) == 100  # each call sent once
+    assert (await druid.start_flow("bot-1", FLOW))["flowStarted"]
     assert calls(sandbox, AUTH) == 2
 
 
-async def test_a_revoked_token_is_refreshed_once_and_the_call_retried_once(
+async def test_a_flow_refused_with_401_is_sent_once_and_the_next_call_logs_in(
     druid: DruidAdapter, sandbox: Sandbox
 ) -> None:
+    # DRUID does not document that a request refused with 401 was not processed (providers.md: a token expires
+    # after 1800 s or is revoked, then 401), so a write is never resent after one: a flow could start twice.
+    await druid.start_flow("bot-1", FLOW)
+    sandbox.clear_calls()
+    sandbox.advance_clock(1801)  # the token expired for DRUID; the gateway still holds it
+
+    with pytest.raises(UpstreamError) as caught:
+        await druid.start_flow("bot-1", FLOW)
+    assert caught.value.status == 401
+    assert caught.value.extensions["code"] == "UPSTREAM_ERROR"
+    assert "not sent again" in caught.value.message
+    assert sandbox.calls()["druid"] == {START: 1}
+
+    result = await druid.start_flow("bot-1", FLOW)  # the token was dropped: one login, then the flow
+    assert result["flowStarted"] is True
+    assert sandbox.calls()["druid"] == {START: 2, AUTH: 1}
+
+
+async def test_a_revoked_token_fails_one_write_and_the_next_logs_in(druid: DruidAdapter, sandbox: Sandbox) -> None:
     await druid.start_flow("bot-1", FLOW)
     # A reset makes the simulator forget the tokens it issued (and clears the counts): ours is now unknown.
     async with httpx.AsyncClient() as control:
         (await control.post(f"{sandbox.url}/_control/reset")).raise_for_status()
 
-    result = await druid.start_flow("bot-1", FLOW)
-
-    assert result["flowStarted"] is True
-    assert sandbox.calls()["druid"] == {START: 2, AUTH: 1}
+    with pytest.raises(UpstreamError) as caught:
+        await druid.start_flow("bot-1", FLOW)
+    assert caught.value.status == 401
+    assert sandbox.calls()["druid"] == {START: 1}
+    await druid.signal("bot-1", "MediatelAgentConnected", {})  # the token was dropped: one login, then the signal
+    assert sandbox.calls()["druid"] == {START: 1, AUTH: 1, "POST /api/Druid/{botId}/MediatelAgentConnected": 1}
 
 
 async def test_a_failed_login_names_the_source_never_the_password(
