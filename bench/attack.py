@@ -16,8 +16,9 @@ keys (so that the pre-auth WebSocket attack means something), the response cache
 ``inboundEvents`` check), and, for the attacks that must take the store away or age the event log, a second gateway
 whose Redis store is reached through a TCP forwarder the script can cut, with a retention of two seconds. A gateway
 that stops answering after an attack is restarted before the next one. Against ``--url`` (a gateway over the
-sandbox's sources and secrets; keys with ``--read-key`` and ``--write-key``), the attacks that need the server's
-process, log or store are skipped, and the upstream-call counts need ``--sandbox``.
+sandbox's sources and secrets, configured with ``[cache] enabled = true`` and ``[webhooks] allow_private_urls =
+false``, which a gateway serving its embedded sandbox turns on; keys with ``--read-key`` and ``--write-key``), the
+attacks that need the server's process, log or store are skipped, and the upstream-call counts need ``--sandbox``.
 
 Every loop is bounded in count and time, and traffic goes to 127.0.0.1 only.
 """
