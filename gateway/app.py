@@ -21,7 +21,8 @@ import orjson
 from cross_web import HTTPException  # what Strawberry 0.341 raises for a refused request (its own dependency)
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,6 +64,14 @@ _HTTP_REASONS = {
 
 def _json_error(status: int, message: str, code: str, **extensions: Any) -> JSONResponse:
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}, status)
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a string" if isinstance(value, str) else "a number"
 
 
 class _TextFrames(ASGIWebSocketAdapter):
@@ -112,6 +121,13 @@ class HookgateGraphQL(GraphQL[Context, None]):
                 # GraphQL over HTTP: a mutation sent with GET MUST be answered 405.
                 response.status_code = 405
                 response.headers["allow"] = "POST"
+            accept = Headers(scope=scope).get("accept")
+            if media.preferred_media_type(accept) == media.GRAPHQL_RESPONSE_JSON:
+                response.headers["content-type"] = media.GRAPHQL_RESPONSE_JSON
+            response.headers["vary"] = "Accept"
+        except ClientDisconnect:
+            # The client went away mid-body, or stalled past the body timeout (gateway/server.py answered it 408).
+            response = _json_error(408, "the request body was not received", "BAD_USER_INPUT")
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
@@ -155,6 +171,16 @@ class HookgateGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         # orjson's JSONDecodeError is json's, which Strawberry turns into its 400 for a body that is not JSON.
         return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """JSON, and for a request body (bytes; GET's ``variables`` arrive as text) an object: a list is a batch,
+        refused with its own message; ``"x"``, ``0``, ``true`` or ``null`` are a 400, not a crash."""
+        parsed = super().parse_json(data)
+        if isinstance(data, bytes) and not isinstance(parsed, dict | list):
+            raise HTTPException(
+                400, f'the request body must be a JSON object such as {{"query": ...}}, not {_json_kind(parsed)}'
+            )
+        return parsed
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Strawberry's, carrying the media type the client asked for (see gateway/media.py) to create_response."""
@@ -345,6 +371,8 @@ def create_app(
             return response
         except HookgateError as exc:
             return _json_error(400, exc.message, exc.code)
+        except ClientDisconnect:  # gone mid-body, or stalled past the body timeout (answered 408 by the server)
+            return _json_error(408, "the delivery's body was not received", "BAD_USER_INPUT")
 
     app = Starlette(
         routes=[

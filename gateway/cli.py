@@ -52,9 +52,9 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the gateway. With no sources configured, start the sandbox and point one source of each kind at it."""
-    import uvicorn
-
     from gateway.observability import MULTIPROCESS_DIR_ENV, configure_logging_from_env
+    from gateway.server import ServerConfig
+    from gateway.server import serve as serve_gateway
 
     settings = _load(config)
     if config:
@@ -89,20 +89,22 @@ def serve(
         metrics_dir = tempfile.mkdtemp(prefix="hookgate-metrics-")
         os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir
     try:
-        uvicorn.run(
-            "gateway.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop" if sys.platform != "win32" else "asyncio",
-            http="httptools",
-            log_config=None,  # logging is configured above (JSON lines, request ids, redaction), not by uvicorn
-            log_level=os.environ.get("HOOKGATE_LOG_LEVEL", "info").lower(),
-            access_log=False,  # gateway.observability writes one access line per request, with its request id
-            # Subscription frames are small JSON sent to many sockets: deflating each one costs about a quarter of
-            # the fan-out to thousands of subscribers and saves little. Off by default, as in Node's `ws` server.
-            ws_per_message_deflate=ws_compression,
+        serve_gateway(
+            ServerConfig(
+                "gateway.app:app_from_env",
+                limits=settings.limits,  # header and body deadlines, header and WebSocket message caps
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                loop="uvloop" if sys.platform != "win32" else "asyncio",
+                log_config=None,  # logging is configured above (JSON lines, request ids, redaction), not by uvicorn
+                log_level=os.environ.get("HOOKGATE_LOG_LEVEL", "info").lower(),
+                access_log=False,  # gateway.observability writes one access line per request, with its request id
+                # Subscription frames are small JSON sent to many sockets: deflating each one costs about a quarter
+                # of the fan-out to thousands of subscribers and saves little. Off by default, as in Node's `ws`.
+                ws_per_message_deflate=ws_compression,
+            )
         )
     finally:
         if sandbox is not None:

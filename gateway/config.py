@@ -202,6 +202,11 @@ class Limits(BaseModel):
     max_directives: int = Field(50, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     max_first: int = Field(500, ge=1)
+    # The transport, for `hookgate serve` (gateway/server.py): deadlines and caps of a directly exposed server.
+    header_timeout_s: float = Field(10.0, gt=0, le=600, description="connection or request start to complete headers")
+    body_timeout_s: float = Field(15.0, gt=0, le=600, description="longest silence between parts of a request body")
+    keep_alive_timeout_s: int = Field(5, ge=1, le=600, description="idle time kept between requests")
+    max_header_bytes: int = Field(65_536, ge=1024, le=16_777_216, description="request line and headers together")
 
 
 class Events(BaseModel):

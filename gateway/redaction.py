@@ -107,6 +107,36 @@ def secret_values(model: Any) -> list[str]:
     return found
 
 
+#: Header names whose values are credentials whatever their shape (a raw API key has no ``Bearer`` to spot).
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+#: websockets' handshake lines (``< Authorization: ...``), which uvicorn's WebSocket protocol logs at DEBUG.
+_HEADER_LINES = frozenset({"< %s: %s", "> %s: %s"})
+
+
+def _frame_summary(value: Any) -> str | None:
+    """A websockets frame as its kind and size, without its payload; ``None`` for anything else.
+
+    At DEBUG, websockets logs every frame (``< TEXT '{"type":"connection_init",...' [88 bytes]``) with the middle of
+    its payload elided: the tail of an API key in ``connection_init`` or of a secret in a mutation's variables is
+    left where neither the secret's value nor a ``"secret": "`` pattern can be recognised. Data frames lose their
+    payload; control frames (close code and reason, ping) keep their text, redacted.
+    """
+    kind = type(value)
+    if kind.__name__ != "Frame" or not kind.__module__.startswith("websockets"):
+        return None
+    opcode = getattr(getattr(value, "opcode", None), "name", "?")
+    if opcode in ("CLOSE", "PING", "PONG"):
+        return redact(str(value))
+    size = len(getattr(value, "data", b""))
+    return f"{opcode} [{size} byte{'' if size == 1 else 's'}{'' if getattr(value, 'fin', True) else ', continued'}]"
+
+
+def _is_sensitive_header(name: Any) -> bool:
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    return isinstance(name, str) and name.lower() in SENSITIVE_HEADERS
+
+
 def _redacted_arg(value: Any, depth: int = 0) -> Any:
     """``value`` with its secrets blanked, keeping its type where it can: structlog passes its event as a dict."""
     if value is None or isinstance(value, bool | int | float):
@@ -114,9 +144,17 @@ def _redacted_arg(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return redact(value)
     if depth < 4 and isinstance(value, dict):
-        return {_redacted_arg(k, depth + 1): _redacted_arg(v, depth + 1) for k, v in value.items()}
+        return {
+            _redacted_arg(k, depth + 1): MASK if _is_sensitive_header(k) else _redacted_arg(v, depth + 1)
+            for k, v in value.items()
+        }
     if depth < 4 and type(value) in (list, tuple):  # not subclasses: a namedtuple is built differently
+        if len(value) == 2 and _is_sensitive_header(value[0]):  # a (name, value) header pair, as in an ASGI scope
+            return type(value)((value[0], MASK))
         return type(value)(_redacted_arg(v, depth + 1) for v in value)
+    frame = _frame_summary(value)
+    if frame is not None:
+        return frame
     text = str(value)
     cleaned = redact(text)
     return value if cleaned == text else cleaned
@@ -132,6 +170,13 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = _redacted_arg(record.msg)
         if isinstance(record.args, tuple):
+            if (
+                isinstance(record.msg, str)
+                and record.msg in _HEADER_LINES
+                and len(record.args) == 2
+                and _is_sensitive_header(record.args[0])
+            ):
+                record.args = (record.args[0], MASK)
             record.args = tuple(_redacted_arg(a) for a in record.args)
         elif isinstance(record.args, dict):
             record.args = {k: _redacted_arg(v) for k, v in record.args.items()}

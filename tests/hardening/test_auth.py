@@ -261,9 +261,8 @@ async def test_subscriptions_need_the_read_scope(keyed: Gateway) -> None:
 
 
 def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, *args: str, keys: bool) -> Any:
-    """``hookgate serve`` with uvicorn replaced: returns (exit code, output, the host it would have bound)."""
-    import uvicorn
-
+    """``hookgate serve`` with the server replaced: returns (exit code, output, the host it would have bound)."""
+    from gateway import server
     from tests.hardening.conftest import sha256, sources
 
     lines = [f'store = "sqlite:///{tmp_path}/hookgate.db"']
@@ -275,7 +274,7 @@ def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, *a
     config = tmp_path / "hookgate.toml"
     config.write_text("\n".join(lines) + "\n")
     bound: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: bound.update(kw))
+    monkeypatch.setattr(server, "serve", lambda config: bound.update(host=config.host))
     monkeypatch.setenv("HOOKGATE_CONFIG", str(config))  # serve sets it; monkeypatch puts it back afterwards
     result = CliRunner().invoke(cli.app, ["serve", "--config", str(config), *args])
     return result.exit_code, result.output, bound.get("host")

@@ -9,7 +9,10 @@ webhook secrets and basic-auth passwords, inbound deliveries, faults, refused cl
   WorkflowGen hook token and password, DRUID password, Dixa API key, Auco keys), so every auth path fails.
 
 The marker must appear 0 times in responses (bodies and headers, HTTP and WebSocket), errors, captured logs (every
-logger at DEBUG, httpx's and uvicorn's included, and whatever reached stdout/stderr) and ``/metrics``.
+logger at DEBUG, httpx's and uvicorn's included, and whatever reached stdout/stderr) and ``/metrics``. The gateways
+are served as ``hookgate serve --log-level debug`` serves them, so uvicorn logs every WebSocket handshake header and
+frame: the key in ``connection_init`` and in the upgrade's ``Authorization`` header, and a mutation's secret sent over
+the WebSocket, placed last in its frame where the log line shows the frame's tail.
 """
 
 from __future__ import annotations
@@ -21,15 +24,18 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
 
-from tests.conftest import Gateway, Sandbox
+from tests.conftest import Gateway, Sandbox, sandbox_settings
 from tests.hardening.conftest import sources
+from tests.hardening.serving import served
 
 MARK = "zq7CANARYx4k"  # valid base64 text, so it can sit inside a whsec_ secret too
 HEX_MARK = "ca7a2f00d5e1ec7e"  # for the hex-only Dixa secret key
@@ -156,6 +162,25 @@ def every_log(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.LogReco
         logger.removeHandler(keep)
 
 
+@pytest.fixture
+def debug_gateway_factory(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Gateways over the sandbox served as ``hookgate serve --log-level debug`` serves them (gateway/server.py)."""
+    uvicorn_loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")]
+    levels = [lg.level for lg in uvicorn_loggers]
+    started: list[str] = []
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> Gateway:
+            overrides.setdefault("store", f"sqlite:///{tmp_path}/canary-{len(started)}.db")
+            url = stack.enter_context(served(sandbox_settings(sandbox.url, **overrides), log_level="debug"))
+            started.append(url)
+            return Gateway(url=url, app=None)
+
+        yield start
+    for logger, level in zip(uvicorn_loggers, levels, strict=True):
+        logger.setLevel(level)  # uvicorn set them to DEBUG for the test's servers
+
+
 def _settings(sandbox: Sandbox, changes: dict[str, dict[str, Any]], *, oauth: bool) -> dict[str, Any]:
     configured = sources(sandbox.url, every={"retries": 1, "timeout_s": 2, "breaker_failures": 3}, **ACCEPTED)
     for name, change in changes.items():
@@ -206,15 +231,35 @@ def _deliveries(url: str, record: Recorder) -> None:
 
 
 async def _websocket(url: str, record: Recorder) -> None:
+    target = url.replace("http", "ws") + "/graphql"
     for key in (CLIENT_KEY, f"wrong-{MARK}"):
-        target = url.replace("http", "ws") + "/graphql"
         async with websockets.connect(target, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
             await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}}))
             subscribe = {"type": "subscribe", "id": "1", "payload": {"query": QUERIES[1]}}
+            # A secret in a mutation's variables, last in its frame: where a debug line shows the frame's tail.
+            hook = {"source": "uipath", "url": "https://example.com/ws", "secret": f"ws-secret-{MARK}"}
+            create = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { webhook { id } } }"
+            variables = {"i": {"subscribeToAllEvents": True, **hook}}
+            mutation = {"type": "subscribe", "id": "2", "payload": {"query": create, "variables": variables}}
             try:
                 record.said.append(str(await asyncio.wait_for(ws.recv(), 5)))
                 await ws.send(json.dumps(subscribe))
                 record.said.append(str(await asyncio.wait_for(ws.recv(), 10)))
+                await ws.send(json.dumps(mutation))
+                for _ in range(2):  # next and complete
+                    record.said.append(str(await asyncio.wait_for(ws.recv(), 10)))
+            except websockets.ConnectionClosed as closed:
+                record.said.append(f"{closed.rcvd}")
+    # A raw key in the upgrade's header, with no "Bearer" to recognise it by (the gateway knows only its hash).
+    for header in (f"hashed-{MARK}", f"hashed-{MARK}x"):
+        async with websockets.connect(
+            target,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            additional_headers={"Authorization": header},
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            try:
+                record.said.append(str(await asyncio.wait_for(ws.recv(), 5)))
             except websockets.ConnectionClosed as closed:
                 record.said.append(f"{closed.rcvd}")
 
@@ -266,7 +311,7 @@ def _dixa_kept_the_password(sandbox: Sandbox) -> bool:
 
 
 def test_the_marker_never_leaves_the_gateway(
-    gateway_factory: Any,
+    debug_gateway_factory: Any,
     sandbox: Sandbox,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -275,12 +320,12 @@ def test_the_marker_never_leaves_the_gateway(
     monkeypatch.setenv(CLIENT_KEY_ENV, CLIENT_KEY)
     record = Recorder()
 
-    accepted: Gateway = gateway_factory(**_settings(sandbox, {}, oauth=False))
+    accepted: Gateway = debug_gateway_factory(**_settings(sandbox, {}, oauth=False))
     _scenarios(accepted, sandbox, record, "accepted")
     assert _dixa_kept_the_password(sandbox), "the scenario did send the marked password upstream"
     record.response(httpx.get(f"{accepted.url}/metrics"))
 
-    refused: Gateway = gateway_factory(**_settings(sandbox, REFUSED, oauth=True))
+    refused: Gateway = debug_gateway_factory(**_settings(sandbox, REFUSED, oauth=True))
     _scenarios(refused, sandbox, record, "refused")
     record.response(httpx.get(f"{refused.url}/metrics"))
 
@@ -290,6 +335,8 @@ def test_the_marker_never_leaves_the_gateway(
     # The test's own WebSocket client logs the frames it sends (the key in connection_init) at DEBUG: not ours.
     logs = "\n".join(_formatted(r) for r in every_log if r.name not in CLIENT_LOGGERS)
     assert "HTTP Request:" in logs, "httpx's own request lines were captured"
+    assert "< TEXT" in logs, "uvicorn's WebSocket frame lines were captured"
+    assert "< authorization: ***" in logs.lower(), "uvicorn's WebSocket handshake lines were captured"
     out, err = capsys.readouterr()
     printed = "\n".join(line for line in (out + err).splitlines() if not any(n in line for n in CLIENT_LOGGERS))
     for marker in MARKERS:
