@@ -46,6 +46,7 @@ def seed(sandbox_url: str, size: SeedSize = SeedSize(), *, rng_seed: int = 150) 
         for index in range(max(0, size.uipath - have)):
             events = rng.sample(names, rng.randint(2, 5))
             body = {
+                "Name": f"bench {index}",
                 "Url": f"https://hooks.example.com/uipath/{index}",
                 "Enabled": index % 7 != 0,
                 "SubscribeToAllEvents": False,

@@ -146,6 +146,7 @@ _FIELD_NAMES = {
     "subscribe_to_all_events": "subscribeToAllEvents",
     "enabled": "enabled",
     "name": "name",
+    "description": "description",
     "provider_id": "providerId",
     "secret": "secret",
     "allow_insecure_ssl": "allowInsecureSsl",
@@ -262,5 +263,15 @@ async def ping_webhook(info: Info, input: PingWebhookInput) -> PingWebhookPayloa
     pinger = require(info.context.services.source(gid.source), Capability.PING, WebhookPinger)
     ping = await pinger.ping_webhook(gid.native)
     return PingWebhookPayload(
-        type=ping.type, event_id=ping.event_id, timestamp=ping.timestamp, client_mutation_id=input.client_mutation_id
+        type=ping.type,
+        event_id=ping.event_id,
+        timestamp=ping.timestamp,
+        tenant_id=_opt_id(ping.tenant_id),
+        organization_unit_id=_opt_id(ping.organization_unit_id),
+        user_id=_opt_id(ping.user_id),
+        client_mutation_id=input.client_mutation_id,
     )
+
+
+def _opt_id(value: str | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(value)

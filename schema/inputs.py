@@ -44,7 +44,10 @@ class CreateWebhookInput:
     events: list[str] | None = None
     subscribe_to_all_events: bool | None = None
     enabled: bool = True
-    name: str | None = None
+    name: str | None = strawberry.field(
+        default=None, description="UiPath: Orchestrator's Name (made from the URL's host and path when not given)."
+    )
+    description: str | None = strawberry.field(default=None, description="UiPath: Orchestrator's Description.")
     provider_id: str | None = None
     secret: str | None = None
     allow_insecure_ssl: bool | None = None
@@ -61,6 +64,7 @@ class UpdateWebhookInput:
     subscribe_to_all_events: bool | None = strawberry.UNSET
     enabled: bool | None = strawberry.UNSET
     name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
     secret: str | None = strawberry.UNSET
     allow_insecure_ssl: bool | None = strawberry.UNSET
     authorization: WebhookAuthorizationInput | None = strawberry.UNSET
@@ -77,6 +81,16 @@ class DeleteWebhookInput:
 @strawberry.input
 class PingWebhookInput:
     id: strawberry.ID
+    client_mutation_id: str | None = CMID
+
+
+@strawberry.input(description="An event of the caller's own type, raised by the provider (UiPath's TriggerCustom).")
+class TriggerCustomEventInput:
+    source: str | None = strawberry.field(
+        default=None, description="The source to raise it on; may be left out when only one source can."
+    )
+    event_type: str = strawberry.field(description="The caller's name for the kind of event.")
+    data: JSON | None = strawberry.field(default=None, description="The event's data: a JSON object.")
     client_mutation_id: str | None = CMID
 
 

@@ -20,9 +20,9 @@ from gateway.execution import execution_context_class
 from gateway.extensions import ErrorShaping, ScopeGuard
 from gateway.limits import limit_rules
 from gateway.observability import GraphQLMetrics
+from resolvers import custom_events, operations
 from resolvers import events as event_resolvers
 from resolvers import nodes as node_resolvers
-from resolvers import operations
 from resolvers import sources as source_resolvers
 from resolvers import webhooks as webhook_resolvers
 from resolvers import workflow as workflow_resolvers
@@ -36,6 +36,7 @@ from schema.payloads import (
     PingWebhookPayload,
     StartFlowPayload,
     StartFlowsPayload,
+    TriggerCustomEventPayload,
     UpdateRequestDatasetPayload,
     WebhookPayload,
 )
@@ -79,6 +80,10 @@ class Mutation:
     update_webhook: WebhookPayload = strawberry.mutation(resolver=webhook_resolvers.update_webhook)
     delete_webhook: DeleteWebhookPayload = strawberry.mutation(resolver=webhook_resolvers.delete_webhook)
     ping_webhook: PingWebhookPayload = strawberry.mutation(resolver=webhook_resolvers.ping_webhook)
+    trigger_custom_event: TriggerCustomEventPayload = strawberry.mutation(
+        resolver=custom_events.trigger_custom_event,
+        description="Raise an event of your own type on a provider, which delivers it to its webhooks (UiPath).",
+    )
     create_request: CreateRequestPayload = strawberry.mutation(resolver=operations.create_request)
     update_request_dataset: UpdateRequestDatasetPayload = strawberry.mutation(
         resolver=operations.update_request_dataset

@@ -239,7 +239,8 @@ class Webhook(Node):
     source: str
     provider: Provider
     provider_id: str = strawberry.field(description="The provider's own id of this webhook.")
-    name: str | None = strawberry.field(description="Dixa's name, Auco's description; null elsewhere.")
+    name: str | None = strawberry.field(description="UiPath's Name, Dixa's name, Auco's description; null elsewhere.")
+    description: str | None = strawberry.field(description="UiPath's Description; null elsewhere.")
     url: str
     enabled: bool
     subscribe_to_all_events: bool
@@ -287,6 +288,7 @@ class Webhook(Node):
             hook.provider = _PROVIDERS.get(record.provider) or Provider(record.provider)
             hook.provider_id = record.provider_id
             hook.name = record.name
+            hook.description = record.description
             hook.url = record.url
             hook.enabled = record.enabled
             hook.subscribe_to_all_events = record.subscribe_to_all_events

@@ -29,6 +29,7 @@ from gateway.providers.http import UpstreamClient
 from gateway.providers.records import (
     JSON,
     Capability,
+    CustomEventRecord,
     DeliveryLogRecord,
     DeliveryStatusRecord,
     EventTypeRecord,
@@ -110,6 +111,12 @@ class EventCatalogue(Protocol):
 
 class WebhookPinger(Protocol):
     async def ping_webhook(self, provider_id: str) -> PingRecord: ...
+
+
+class CustomEvents(Protocol):
+    """Raise an event of the caller's own type, delivered to the provider's webhooks (UiPath's TriggerCustom)."""
+
+    async def trigger_custom_event(self, event_type: str, data: JSON) -> CustomEventRecord: ...
 
 
 class DeliveryLogs(Protocol):

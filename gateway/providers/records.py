@@ -25,6 +25,7 @@ class Capability(StrEnum):
     WORKFLOW = "WORKFLOW"
     CONVERSATIONS = "CONVERSATIONS"
     INBOUND_EVENTS = "INBOUND_EVENTS"
+    CUSTOM_EVENTS = "CUSTOM_EVENTS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class WebhookRecord:
     subscribe_to_all_events: bool = False
     events: tuple[str, ...] = ()
     name: str | None = None
+    description: str | None = None
     has_secret: bool = False
     allow_insecure_ssl: bool | None = None
     authorization_type: str | None = None
@@ -99,6 +101,7 @@ class WebhookSpec:
     subscribe_to_all_events: bool | Unset = UNSET
     enabled: bool | Unset = UNSET
     name: str | Unset | None = UNSET
+    description: str | Unset | None = UNSET
     provider_id: str | Unset = UNSET
     secret: str | Unset | None = field(default=UNSET, repr=False)
     allow_insecure_ssl: bool | Unset = UNSET
@@ -135,6 +138,21 @@ class PingRecord:
     type: str
     event_id: str
     timestamp: datetime
+    #: Orchestrator's PingEventDto also names the tenant, folder and user the ping ran as [doc].
+    tenant_id: str | None = None
+    organization_unit_id: str | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomEventRecord:
+    """The event a provider raised on request (UiPath's TriggerCustom answers a CustomEventDto)."""
+
+    type: str
+    event_id: str
+    timestamp: datetime
+    event_type: str
+    data: JSON = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,15 @@ Reads push filters down into OData ``$filter`` and follow ``@odata.nextLink`` to
 ``$filter=Id eq 1 or Id eq 2 ...`` call per ``max_batch`` ids. Auth is a static bearer token from the config or
 the OAuth2 client-credentials flow, refreshed before expiry and once on a 401 (:class:`RefreshingTokenAuth`).
 
-Updates use PATCH [likely], sending only the changed fields. PUT is the documented verb [doc] but replaces the whole
-webhook, which would need a GET first (a read-modify-write that can lose a concurrent change) and would have to send
-the ``Secret`` back, which a tenant that masks it in reads would then overwrite. So PATCH first, and only if the
-server answers 405 (no PATCH on that version) do we fall back to GET + PUT of the merged object, from then on.
+Updates use PATCH [doc: the published OpenAPI description], sending only the changed fields. PUT [doc] replaces the
+whole webhook, which needs a GET first (a read-modify-write that can lose a concurrent change) and has to send the
+``Secret`` back, which a tenant that masks it in reads would then overwrite. So PATCH first, and only if the tenant
+does not route PATCH (405, or a 404 that is not Orchestrator's "item not found", errorCode 1002) do we fall back to
+GET + PUT of the full merged WebhookDto, from then on. The GET decides whether the webhook exists, so a tenant without
+PATCH never makes an existing webhook look absent.
+
+Current Orchestrator's WebhookDto has ``Name`` (required), ``Description`` and ``Key`` besides the older fields
+[doc: the published OpenAPI description]; a create without a name sends one made from the URL's host and path.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from gateway.providers.http import Classify, UpstreamClient, default_error_text
 from gateway.providers.records import (
     UNSET,
     Capability,
+    CustomEventRecord,
     EventTypeRecord,
     PingRecord,
     ProbeResult,
@@ -41,6 +47,9 @@ from gateway.providers.records import (
 
 WEBHOOKS = "/odata/Webhooks"
 EVENT_TYPES = f"{WEBHOOKS}/UiPath.Server.Configuration.OData.GetEventTypes()"
+TRIGGER_CUSTOM = f"{WEBHOOKS}/UiPath.Server.Configuration.OData.TriggerCustom"
+#: WebhookDto's Name is at most 128 characters [doc: the published OpenAPI description].
+_MAX_NAME = 128
 #: A webhook Id is an Int64 [doc]; only canonical decimal forms are ids, so "04" or " 4" never reach the server.
 _ID = re.compile(r"0|[1-9][0-9]{0,18}")
 _MAX_ID = 2**63 - 1
@@ -73,6 +82,26 @@ def uipath_classify(source: str) -> Classify:
         return None
 
     return classify
+
+
+def default_name(url: str) -> str:
+    """The Name sent for a webhook created without one: the URL's host and path (``hooks.example.com/x``), without
+    scheme, credentials, query or fragment (which may carry tokens), cut to Orchestrator's 128 characters."""
+    parts = urlsplit(url)
+    name = (parts.hostname or "") + parts.path.rstrip("/")
+    return (name or url)[:_MAX_NAME]
+
+
+def _id_text(value: Any) -> str | None:
+    """A numeric id of an event DTO (TenantId, UserId...) as text; None when absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        return None
+    return str(value)
+
+
+def _error_code(response: httpx.Response) -> Any:
+    body = _json_or_none(response)
+    return body.get("errorCode") if isinstance(body, dict) else None
 
 
 def _json_or_none(response: httpx.Response) -> Any:
@@ -135,9 +164,17 @@ class UiPathAdapter(Adapter):
     """One Orchestrator tenant (its base URL up to and excluding ``/odata``)."""
 
     kind = "uipath"
-    capabilities = frozenset({Capability.WEBHOOKS, Capability.EVENT_TYPES, Capability.PING, Capability.INBOUND_EVENTS})
+    capabilities = frozenset(
+        {
+            Capability.WEBHOOKS,
+            Capability.EVENT_TYPES,
+            Capability.PING,
+            Capability.CUSTOM_EVENTS,
+            Capability.INBOUND_EVENTS,
+        }
+    )
     webhook_fields: ClassVar[frozenset[str]] = frozenset(
-        {"url", "events", "subscribe_to_all_events", "enabled", "secret", "allow_insecure_ssl"}
+        {"url", "events", "subscribe_to_all_events", "enabled", "secret", "allow_insecure_ssl", "name", "description"}
     )
     config: UiPathSource
 
@@ -210,7 +247,10 @@ class UiPathAdapter(Adapter):
         return [found.get(numbers[key]) if key in numbers else None for key in ids]
 
     async def event_types(self) -> list[EventTypeRecord]:
-        body = await self.http.json("GET", EVENT_TYPES, read=True)
+        return self.parse_event_types(await self.http.json("GET", EVENT_TYPES, read=True))
+
+    def parse_event_types(self, body: Any) -> list[EventTypeRecord]:
+        """GetEventTypes' answer (``{"value": [WebhookEventTypeDto...]}``) as records."""
         records: list[EventTypeRecord] = []
         for item in self._values(body, "event types"):
             name, group = _field(item, "Name"), _field(item, "Group")
@@ -225,6 +265,8 @@ class UiPathAdapter(Adapter):
         if spec.url is UNSET:
             raise BadUserInput("a UiPath webhook needs a url", field="url", source=self.name, provider=self.kind)
         body = self._body(spec)
+        if not body.get("Name"):
+            body["Name"] = default_name(spec.url)  # current Orchestrator requires a Name [doc]
         body.setdefault("Enabled", True)  # the gateway's default (CONTRACT: enabled = true); Orchestrator's is false
         if "SubscribeToAllEvents" not in body:
             # No events named and no choice made: a webhook for nothing would be useless, so it takes every event.
@@ -235,22 +277,45 @@ class UiPathAdapter(Adapter):
     async def update_webhook(self, provider_id: str, spec: WebhookSpec) -> WebhookRecord:
         path = self._item(provider_id)
         changes = self._body(spec)
+        if "Name" in changes and not changes["Name"]:
+            raise BadUserInput(
+                "a UiPath webhook needs a name: it cannot be cleared",
+                field="name",
+                source=self.name,
+                provider=self.kind,
+            )
         if self._patch_supported:
-            try:
-                return self._written(await self.http.json("PATCH", path, read=False, json=changes))
-            except UpstreamError as exc:
-                if exc.status != 405:
-                    raise
-                # [likely] PATCH is not documented; this Orchestrator has none, and said so before changing anything.
-                self._patch_supported = False
-        current = await self.http.json("GET", path, read=True)
-        if not isinstance(current, dict):
-            raise self._unexpected("a webhook")
-        merged = {name: _field(current, name) for name in ("Url", "Enabled", "Secret", "AllowInsecureSsl")}
+            response = await self.http.request(
+                "PATCH", path, read=False, json=changes, ok=(200, 201, 202, 204, 404, 405)
+            )
+            if response.status_code < 300:
+                return self._written(self.http.decode(response))
+            if response.status_code == 404 and _error_code(response) == _ITEM_NOT_FOUND:
+                raise self.http.error_for(response)  # PATCH is routed, and the webhook does not exist
+            # 405, or a 404 from no matching route: this tenant has no PATCH, and said so before changing anything.
+            # The GET below tells whether the webhook exists; only once it does is PATCH known to be missing.
+            current = await self._current(path)
+            self._patch_supported = False
+        else:
+            current = await self._current(path)
+        merged: dict[str, Any] = {
+            name: _field(current, name)
+            for name in ("Name", "Description", "Url", "Enabled", "Secret", "AllowInsecureSsl")
+        }
         merged["SubscribeToAllEvents"] = bool(_field(current, "SubscribeToAllEvents"))
         merged["Events"] = [{"EventType": name} for name in _events(_field(current, "Events"))]
         merged.update(changes)
+        if not merged.get("Name"):
+            # A webhook from before names were required has none; a PUT of the full DTO must carry one [doc].
+            url = merged.get("Url")
+            merged["Name"] = default_name(url if isinstance(url, str) else "")
         return self._written(await self.http.json("PUT", path, read=False, json=merged))
+
+    async def _current(self, path: str) -> dict[str, Any]:
+        current = await self.http.json("GET", path, read=True)
+        if not isinstance(current, dict):
+            raise self._unexpected("a webhook")
+        return current
 
     async def delete_webhook(self, provider_id: str) -> None:
         await self.http.request("DELETE", self._item(provider_id), read=False)
@@ -260,6 +325,10 @@ class UiPathAdapter(Adapter):
         body = await self.http.json(
             "POST", f"{self._item(provider_id)}/UiPath.Server.Configuration.OData.Ping", read=False
         )
+        return self.parse_ping(body)
+
+    def parse_ping(self, body: Any) -> PingRecord:
+        """A PingEventDto [doc] as a record."""
         if not isinstance(body, dict):
             raise self._unexpected("a ping")
         when = parse_instant(_field(body, "Timestamp")) or parse_instant(_field(body, "EventTime"))
@@ -268,6 +337,42 @@ class UiPathAdapter(Adapter):
             event_id=str(_field(body, "EventId") or ""),
             # Newer versions may carry only EventTime; an answer with neither is stamped with our own clock.
             timestamp=when or datetime.now(UTC),
+            tenant_id=_id_text(_field(body, "TenantId")),
+            organization_unit_id=_id_text(_field(body, "OrganizationUnitId")),
+            user_id=_id_text(_field(body, "UserId")),
+        )
+
+    async def trigger_custom_event(self, event_type: str, data: Any) -> CustomEventRecord:
+        """``POST .../UiPath.Server.Configuration.OData.TriggerCustom`` [doc: the published OpenAPI description]: the
+        body is a JSON object, the answer (202) the CustomEventDto raised, its ``EventData`` the body.
+
+        [stand-in] Where the caller's event type goes is not published: the body is ``{"EventType": ..., "EventData":
+        data}``, so that whichever way Orchestrator reads it, both reach the webhooks.
+        """
+        body = await self.http.json(
+            "POST", TRIGGER_CUSTOM, read=False, json={"EventType": event_type, "EventData": data}
+        )
+        return self.parse_custom_event(body, event_type)
+
+    def parse_custom_event(self, body: Any, event_type: str | None = None) -> CustomEventRecord:
+        """A CustomEventDto as a record; ``event_type``: the one asked for, when the answer does not say it."""
+        if not isinstance(body, dict):
+            raise self._unexpected("a custom event")
+        sent = _field(body, "EventData")
+        data = sent
+        if isinstance(sent, dict):
+            # Our own {"EventType", "EventData"} echoed back: the caller's data is the inner one.
+            said = sent.get("EventType")
+            if isinstance(said, str) and said:
+                event_type = said
+            data = sent.get("EventData", sent) if set(sent) <= {"EventType", "EventData"} else sent
+        when = parse_instant(_field(body, "Timestamp")) or parse_instant(_field(body, "EventTime"))
+        return CustomEventRecord(
+            type=str(_field(body, "Type") or "custom"),
+            event_id=str(_field(body, "EventId") or ""),
+            timestamp=when or datetime.now(UTC),
+            event_type=event_type or "custom",
+            data=data,
         )
 
     # -- helpers --------------------------------------------------------------------------------------------------
@@ -282,6 +387,10 @@ class UiPathAdapter(Adapter):
     def _body(spec: WebhookSpec) -> dict[str, Any]:
         """The WebhookDto properties ``spec`` sets (and only those)."""
         body: dict[str, Any] = {}
+        if spec.name is not UNSET:
+            body["Name"] = spec.name
+        if spec.description is not UNSET:
+            body["Description"] = spec.description
         if spec.url is not UNSET:
             body["Url"] = spec.url
         if spec.enabled is not UNSET:
@@ -313,6 +422,14 @@ class UiPathAdapter(Adapter):
         its records (see :meth:`UpstreamClient.decode_once`): a dashboard reads the same list on every request."""
         response = await self.http.request("GET", url, read=True)
         return self.http.decode_once(url, response, self._parse_page)
+
+    def parse_webhook(self, dto: Any) -> WebhookRecord:
+        """One WebhookDto (a by-id read, or a write's answer) as a record."""
+        return self._written(dto)
+
+    def parse_page(self, body: Any) -> _Page:
+        """A page of ``GET /odata/Webhooks`` (``{"value": [WebhookDto...], "@odata.nextLink"?}``)."""
+        return self._parse_page(body)
 
     def _parse_page(self, body: Any) -> _Page:
         records = tuple(record for dto in self._values(body, "webhooks") if (record := self._record(dto)) is not None)
@@ -356,11 +473,14 @@ class UiPathAdapter(Adapter):
             return None
         url, enabled, every = _field(dto, "Url"), _field(dto, "Enabled"), _field(dto, "SubscribeToAllEvents")
         events, secret, insecure = _field(dto, "Events"), _field(dto, "Secret"), _field(dto, "AllowInsecureSsl")
+        name, description = _field(dto, "Name"), _field(dto, "Description")
         return WebhookRecord(
             source=self.name,
             provider=self.kind,
             provider_id=str(raw_id),
             url=url if isinstance(url, str) else "",
+            name=name if isinstance(name, str) and name else None,
+            description=description if isinstance(description, str) and description else None,
             enabled=enabled is True,
             subscribe_to_all_events=every is True,
             events=_events(events),

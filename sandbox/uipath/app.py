@@ -34,6 +34,7 @@ from sandbox.uipath.model import (
     EVENT_TYPES,
     INVALID_REQUEST,
     NOT_FOUND,
+    ORGANIZATION_UNIT_ID,
     STATIC_TOKEN,
     TENANT_ID,
     USER_ID,
@@ -48,7 +49,23 @@ from sandbox.uipath.model import (
 # Request bodies
 # ---------------------------------------------------------------------------------------------------------------
 
-_BODY_PROPERTIES = frozenset({"Id", "Url", "Enabled", "Secret", "SubscribeToAllEvents", "AllowInsecureSsl", "Events"})
+# Current Orchestrator's WebhookDto [doc: the published OpenAPI description]; Key and Id are the server's.
+_BODY_PROPERTIES = frozenset(
+    {
+        "Key",
+        "Name",
+        "Description",
+        "Id",
+        "Url",
+        "Enabled",
+        "Secret",
+        "SubscribeToAllEvents",
+        "AllowInsecureSsl",
+        "Events",
+    }
+)
+#: maxLength of WebhookDto's strings [doc: the published OpenAPI description].
+_MAX_LENGTHS = {"Name": 128, "Description": 256, "Url": 2000}
 _BOOL_FIELDS = {
     "Enabled": "enabled",
     "SubscribeToAllEvents": "subscribe_to_all_events",
@@ -71,10 +88,26 @@ def _parse_webhook_body(raw: bytes, *, partial: bool) -> dict[str, Any]:
             continue  # OData annotations such as @odata.type are allowed in a request body.
         if key not in _BODY_PROPERTIES:
             raise _bad_body(f"The property '{key}' does not exist on type 'UiPath.Webhooks.WebhookDto'.")
+        limit = _MAX_LENGTHS.get(key)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            raise _bad_body(f"The field {key} must be a string with a maximum length of {limit}.")
         if key == "Url":
             if not isinstance(value, str) or not is_http_url(value):
                 raise _bad_body("Url must be an absolute http or https URL.")
             changes["url"] = value
+        elif key == "Name":
+            # [likely] Name is required [doc]; .NET's [Required] refuses an empty string too.
+            if not isinstance(value, str) or not value.strip():
+                raise _bad_body("The Name field is required.")
+            changes["name"] = value
+        elif key == "Description":
+            if value is not None and not isinstance(value, str):
+                raise _bad_body("Description must be a string or null.")
+            changes["description"] = value
+        elif key == "Key":
+            # The server's own identifier: accepted (a client sends back what it read) and never changed.
+            if value is not None and not isinstance(value, str):
+                raise _bad_body("Key must be a GUID string or null.")
         elif key in _BOOL_FIELDS:
             if not isinstance(value, bool):
                 raise _bad_body(f"{key} must be true or false.")
@@ -91,6 +124,8 @@ def _parse_webhook_body(raw: bytes, *, partial: bool) -> dict[str, Any]:
             changes["id"] = value
     if not partial and "url" not in changes:
         raise _bad_body("The Url field is required.")
+    if not partial and "name" not in changes:
+        raise _bad_body("The Name field is required.")
     return changes
 
 
@@ -213,11 +248,17 @@ class UiPathSimulator:
         self._check_body_id(changes, hook)
         self._check_url_free(changes["url"], hook.id)
         # PUT replaces the whole entity: what the body leaves out goes back to its default.
-        updated = Webhook(id=hook.id, **changes)
+        updated = Webhook(id=hook.id, key=hook.key, **changes)
         self.state.webhooks[hook.id] = updated
         return json_response(self._entity(request, updated))
 
     async def patch_webhook(self, request: Request) -> Response:
+        refused = self.control.options.get("uipath.refuse_patch", False)
+        if refused:
+            # A tenant whose API does not route PATCH: 405 (the route exists for other verbs), or with 404 the
+            # answer ASP.NET gives to a request no route matches, before it looks at the webhook.
+            status = 404 if refused == 404 else 405
+            raise ODataError(status, 0, _route_error(status)["message"])
         hook = self._find(request)
         changes = _parse_webhook_body(await request.body(), partial=True)
         self._check_body_id(changes, hook)
@@ -238,18 +279,24 @@ class UiPathSimulator:
         return Response(status_code=204)  # stand-in: 204, no body.
 
     async def event_types(self, request: Request) -> Response:
+        # An OData function: routed with "()" (the API guide) and without (the published OpenAPI description).
+        query = odata.parse_query(request.query_params.multi_items(), properties=odata.EVENT_TYPE_PROPERTIES)
+        items = [{"Name": name, "Group": group} for name, group in EVENT_TYPES]
+        page = odata.apply(query, items, len(items) or 1)
         metadata = f"{self._service_root(request)}/odata/$metadata"
-        return json_response(
-            {
-                # stand-in: the context's type name is not documented.
-                "@odata.context": f"{metadata}#Collection(UiPath.Server.Configuration.OData.WebhookEventTypeDto)",
-                "value": [{"Name": name, "Group": group} for name, group in EVENT_TYPES],
-            }
-        )
+        # stand-in: the context's type name is not documented.
+        body: dict[str, Any] = {
+            "@odata.context": f"{metadata}#Collection(UiPath.Server.Configuration.OData.WebhookEventTypeDto)"
+        }
+        if query.count:
+            body["@odata.count"] = page.total
+        body["value"] = page.items
+        return json_response(body)
 
     async def ping(self, request: Request) -> Response:
         hook = self._find(request)
-        # PingEventDto exactly as the documented example, with a fresh EventId and the sandbox clock's time.
+        # PingEventDto exactly as the documented example, with a fresh EventId and the sandbox clock's time. The API
+        # guide's example answers 200; the published OpenAPI description says 202: clients take either (providers.md).
         event = {
             "Type": "ping",
             "EventId": uuid.uuid4().hex,
@@ -261,6 +308,24 @@ class UiPathSimulator:
         # The same event is delivered to the webhook's Url (sandbox/deliveries.py), as Orchestrator does.
         self.state.pinged(hook, event)
         return json_response(event)
+
+    async def trigger_custom(self, request: Request) -> Response:
+        """``TriggerCustom`` [doc: the published OpenAPI description]: the body is a JSON object (the event's data),
+        the answer 202 with the CustomEventDto raised, ``Type`` "custom", the body as its ``EventData``."""
+        body = parse_json(await request.body(), lambda: _bad_body("The request body is not valid JSON."))
+        if not isinstance(body, dict):
+            raise _bad_body("The request body must be a JSON object.")
+        event = {
+            "Type": "custom",
+            "EventId": uuid.uuid4().hex,
+            "Timestamp": iso7(self.control.clock.now()),
+            "EventData": body,
+            "TenantId": TENANT_ID,
+            "OrganizationUnitId": ORGANIZATION_UNIT_ID,
+            "UserId": USER_ID,
+        }
+        self.state.custom_triggered(event)
+        return json_response(event, 202)
 
 
 def _route_error(status: int) -> Any:
@@ -279,6 +344,14 @@ def create_app(control: Control) -> Starlette:
         Route("/odata/Webhooks", guard(sim.create_webhook), methods=["POST"]),
         Route(
             "/odata/Webhooks/UiPath.Server.Configuration.OData.GetEventTypes()", guard(sim.event_types), methods=["GET"]
+        ),
+        Route(
+            "/odata/Webhooks/UiPath.Server.Configuration.OData.GetEventTypes", guard(sim.event_types), methods=["GET"]
+        ),
+        Route(
+            "/odata/Webhooks/UiPath.Server.Configuration.OData.TriggerCustom",
+            guard(sim.trigger_custom),
+            methods=["POST"],
         ),
         Route("/odata/Webhooks({id:int})", guard(sim.get_webhook), methods=["GET"]),
         Route("/odata/Webhooks({id:int})", guard(sim.replace_webhook), methods=["PUT"]),

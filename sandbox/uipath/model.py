@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -48,6 +49,8 @@ NOT_FOUND = 1002
 # The PingEventDto example [doc] gives these two ids; the sandbox answers with them on every ping.
 TENANT_ID = 57
 USER_ID = 583
+#: The folder (organization unit) events are raised in; the ping example has null there, custom events name one.
+ORGANIZATION_UNIT_ID = 1
 
 
 @dataclass
@@ -56,6 +59,9 @@ class Webhook:
 
     id: int
     url: str
+    name: str = ""
+    description: str | None = None
+    key: str = field(default_factory=lambda: str(uuid.uuid4()))
     enabled: bool = False
     secret: str | None = None
     subscribe_to_all_events: bool = False
@@ -63,16 +69,20 @@ class Webhook:
     events: list[str] = field(default_factory=list)
 
     def to_dto(self) -> dict[str, Any]:
-        # Key order follows the documented example: Url, Enabled, Secret, SubscribeToAllEvents, AllowInsecureSsl,
-        # Id, Events. UiPath really returns Secret in WebhookDto [doc]; the gateway is the one that hides it.
+        # Current Orchestrator's WebhookDto [doc: the published OpenAPI description], in its order: Key, Name,
+        # Description, Url, Enabled, Secret, SubscribeToAllEvents, AllowInsecureSsl, Events, Id. UiPath really returns
+        # Secret in WebhookDto [doc]; the gateway is the one that hides it.
         return {
+            "Key": self.key,
+            "Name": self.name,
+            "Description": self.description,
             "Url": self.url,
             "Enabled": self.enabled,
             "Secret": self.secret,
             "SubscribeToAllEvents": self.subscribe_to_all_events,
             "AllowInsecureSsl": self.allow_insecure_ssl,
-            "Id": self.id,
             "Events": [{"EventType": name} for name in self.events],
+            "Id": self.id,
         }
 
 
@@ -82,6 +92,11 @@ def _seed_webhooks() -> list[Webhook]:
         Webhook(
             id=4,
             url="http://documentation.azurewebsites.net/webhook/documentation",
+            # Name, Description and Key are not in that (older) example; current Orchestrator requires a Name, so
+            # the seed has one of our choosing, and fixed keys so that answers are stable.
+            name="Documentation webhook",
+            description="The example of UiPath's API guide",
+            key="5f0c8d1e-8a5b-4c2e-9f4a-1d2b3c4d5e04",
             enabled=True,
             secret="1234567890",
             subscribe_to_all_events=False,
@@ -95,6 +110,9 @@ def _seed_webhooks() -> list[Webhook]:
         Webhook(
             id=10,
             url="https://orchestrator.uipath.com/webhooks/sandbox",
+            name="Sandbox deliveries",
+            description=None,
+            key="5f0c8d1e-8a5b-4c2e-9f4a-1d2b3c4d5e10",
             enabled=False,
             secret="sandbox-uipath-secret",
             subscribe_to_all_events=True,
@@ -127,6 +145,10 @@ class UiPathState(SimulatorState):
     def pinged(self, hook: Webhook, event: dict[str, Any]) -> None:
         """Tell listeners ``("webhook.pinged", {"webhook": hook, "event": dto})``."""
         self.emit("webhook.pinged", webhook=hook, event=event)
+
+    def custom_triggered(self, event: dict[str, Any]) -> None:
+        """Tell listeners ``("webhook.custom", {"event": dto})``: a CustomEventDto raised by TriggerCustom."""
+        self.emit("webhook.custom", event=event)
 
 
 def trace_id() -> str:

@@ -18,6 +18,9 @@ from sandbox.uipath.model import INVALID_REQUEST, ODataError
 
 # WebhookDto properties as they may appear in $filter / $orderby / $select, with their OData types.
 _PROPERTY_TYPES: dict[str, type] = {
+    "Key": str,  # an Edm.Guid, compared here as its text
+    "Name": str,
+    "Description": str,
     "Id": int,
     "Url": str,
     "Enabled": bool,
@@ -26,6 +29,8 @@ _PROPERTY_TYPES: dict[str, type] = {
     "AllowInsecureSsl": bool,
 }
 _SELECTABLE = (*_PROPERTY_TYPES, "Events")
+#: WebhookEventTypeDto's properties, for the query options of GetEventTypes [doc: the published OpenAPI description].
+EVENT_TYPE_PROPERTIES: dict[str, type] = {"Name": str, "Group": str}
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -87,8 +92,10 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 class _FilterParser:
     """``expr := or; or := and ('or' and)*; and := unary ('and' unary)*; unary := 'not' unary | primary``."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, properties: dict[str, type], type_name: str) -> None:
         self.text = text
+        self.properties = properties
+        self.type_name = type_name
         self.tokens = _tokenize(text)
         self.pos = 0
 
@@ -205,9 +212,9 @@ class _FilterParser:
                 return _Operand("literal", text == "true", bool)
             if text == "null":
                 return _Operand("literal", None, None)
-            if text in _PROPERTY_TYPES:
-                return _Operand("property", text, _PROPERTY_TYPES[text])
-            raise _invalid_query(f"Could not find a property named '{text}' on type 'UiPath.Webhooks.WebhookDto'.")
+            if text in self.properties:
+                return _Operand("property", text, self.properties[text])
+            raise _invalid_query(f"Could not find a property named '{text}' on type '{self.type_name}'.")
         raise _invalid_query(f"An operand was expected but '{text}' was found in '{self.text}'.")
 
     def _check_types(self, left: _Operand, op: str, right: _Operand) -> None:
@@ -220,16 +227,25 @@ class _FilterParser:
             raise _invalid_query(f"The operator '{op}' cannot compare these operands.")
 
 
-def parse_filter(text: str) -> Predicate:
-    """Compile an OData ``$filter`` over WebhookDto properties; raises :class:`ODataError` (400, 1000)."""
-    return _FilterParser(text).parse()
+_WEBHOOK_TYPE = "UiPath.Webhooks.WebhookDto"
 
 
-def _parse_orderby(text: str) -> list[tuple[str, bool]]:
+def _type_name(properties: dict[str, type]) -> str:
+    return _WEBHOOK_TYPE if properties is _PROPERTY_TYPES else "UiPath.Webhooks.WebhookEventTypeDto"
+
+
+def parse_filter(text: str, properties: dict[str, type] | None = None) -> Predicate:
+    """Compile an OData ``$filter`` over WebhookDto properties (or ``properties``); raises :class:`ODataError`
+    (400, 1000)."""
+    props = _PROPERTY_TYPES if properties is None else properties
+    return _FilterParser(text, props, _type_name(props)).parse()
+
+
+def _parse_orderby(text: str, properties: dict[str, type]) -> list[tuple[str, bool]]:
     keys: list[tuple[str, bool]] = []
     for part in text.split(","):
         words = part.split()
-        if not words or len(words) > 2 or words[0] not in _PROPERTY_TYPES:
+        if not words or len(words) > 2 or words[0] not in properties:
             raise _invalid_query(f"Invalid $orderby clause '{part.strip()}'.")
         if len(words) == 2 and words[1] not in ("asc", "desc"):
             raise _invalid_query(f"Invalid $orderby direction '{words[1]}'.")
@@ -246,11 +262,12 @@ def _property_key(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
     return lambda dto: _sort_key(dto[name])
 
 
-def _parse_select(text: str) -> list[str]:
+def _parse_select(text: str, properties: dict[str, type]) -> list[str]:
+    selectable = _SELECTABLE if properties is _PROPERTY_TYPES else tuple(properties)
     names = [name.strip() for name in text.split(",")]
     for name in names:
-        if name not in _SELECTABLE:
-            raise _invalid_query(f"Could not find a property named '{name}' on type 'UiPath.Webhooks.WebhookDto'.")
+        if name not in selectable:
+            raise _invalid_query(f"Could not find a property named '{name}' on type '{_type_name(properties)}'.")
     return names
 
 
@@ -261,7 +278,7 @@ def _non_negative(name: str, text: str) -> int:
 
 
 _LINK_SAFE = "'(),$"  # Characters a nextLink leaves unescaped in option values.
-_SYSTEM_OPTIONS = frozenset({"$filter", "$top", "$skip", "$count", "$orderby", "$select"})
+_SYSTEM_OPTIONS = frozenset({"$filter", "$top", "$skip", "$count", "$orderby", "$select", "$expand"})
 
 
 @dataclass
@@ -277,8 +294,10 @@ class Query:
     raw: dict[str, str] = field(default_factory=dict)
 
 
-def parse_query(params: Iterable[tuple[str, str]]) -> Query:
-    """Parse the query string's ``(name, value)`` pairs; raises :class:`ODataError` (400, 1000)."""
+def parse_query(params: Iterable[tuple[str, str]], properties: dict[str, type] | None = None) -> Query:
+    """Parse the query string's ``(name, value)`` pairs over WebhookDto (or ``properties``); raises
+    :class:`ODataError` (400, 1000)."""
+    props = _PROPERTY_TYPES if properties is None else properties
     query = Query()
     for name, value in params:
         if not name.startswith("$"):
@@ -288,20 +307,27 @@ def parse_query(params: Iterable[tuple[str, str]]) -> Query:
         if name in query.raw:
             raise _invalid_query(f"Query option '{name}' was specified more than once.")
         query.raw[name] = value
+    if query.raw.get("$expand"):
+        # Neither DTO has a navigation property; an empty $expand (some generated clients send one) is nothing.
+        name = query.raw["$expand"].split(",")[0].strip()
+        raise _invalid_query(f"Could not find a navigation property named '{name}' on type '{_type_name(props)}'.")
     if "$filter" in query.raw:
-        query.predicate = parse_filter(query.raw["$filter"])
+        query.predicate = parse_filter(query.raw["$filter"], props)
     if "$top" in query.raw:
         query.top = _non_negative("$top", query.raw["$top"])
     if "$skip" in query.raw:
         query.skip = _non_negative("$skip", query.raw["$skip"])
     if "$count" in query.raw:
-        if query.raw["$count"] not in ("true", "false"):
+        # ASP.NET OData parses the Boolean whatever its case: a client generated from the OpenAPI description sends
+        # "True" (Python's str of a bool), others "true" [doc: the published description types $count as boolean].
+        count = query.raw["$count"].lower()
+        if count not in ("true", "false"):
             raise _invalid_query(f"'{query.raw['$count']}' is not a valid count option.")
-        query.count = query.raw["$count"] == "true"
+        query.count = count == "true"
     if "$orderby" in query.raw:
-        query.orderby = _parse_orderby(query.raw["$orderby"])
+        query.orderby = _parse_orderby(query.raw["$orderby"], props)
     if "$select" in query.raw:
-        query.select = _parse_select(query.raw["$select"])
+        query.select = _parse_select(query.raw["$select"], props)
     return query
 
 
@@ -333,7 +359,7 @@ def apply(query: Query, dtos: list[dict[str, Any]], page_size: int) -> Page:
 
 def _next_query(query: Query, next_skip: int, wanted_end: int) -> str:
     params: list[tuple[str, str]] = [
-        (name, query.raw[name]) for name in ("$filter", "$orderby", "$select", "$count") if name in query.raw
+        (name, query.raw[name]) for name in ("$filter", "$orderby", "$select", "$count", "$expand") if name in query.raw
     ]
     if query.top is not None:
         params.append(("$top", str(wanted_end - next_skip)))

@@ -100,14 +100,21 @@ async def test_uipath_webhook_lifecycle(shared_gateway: Gateway, sandbox: Sandbo
 @pytest.mark.parametrize(
     ("source", "extra", "field"),
     [
-        ("uipath", {"name": "Jobs"}, "name"),
+        ("dixa", {"description": "d", "events": ["ConversationCreated"]}, "description"),
         ("uipath", {"customHeaders": {"X-A": "1"}}, "customHeaders"),
         ("auco", {"secret": "s"}, "secret"),
         ("auco", {"events": ["document.CREATE"]}, "events"),
         ("dixa", {"secret": "s", "events": ["ConversationCreated"]}, "secret"),
         ("dixa", {"allowInsecureSsl": True, "events": ["ConversationCreated"]}, "allowInsecureSsl"),
     ],
-    ids=["name-on-uipath", "headers-on-uipath", "secret-on-auco", "events-on-auco", "secret-on-dixa", "ssl-on-dixa"],
+    ids=[
+        "description-on-dixa",
+        "headers-on-uipath",
+        "secret-on-auco",
+        "events-on-auco",
+        "secret-on-dixa",
+        "ssl-on-dixa",
+    ],
 )
 async def test_a_field_the_source_lacks_names_field_and_source_with_no_write(
     shared_gateway: Gateway, sandbox: Sandbox, source: str, extra: dict[str, Any], field: str
@@ -128,9 +135,9 @@ async def test_updating_with_a_field_the_source_lacks_makes_no_write(shared_gate
     before = registry(sandbox, "uipath")
     sandbox.clear_calls()
     error = only_error(
-        await gql(shared_gateway, UPDATE, {"input": {"id": encode_id("Webhook", "uipath", 4), "name": "x"}})
+        await gql(shared_gateway, UPDATE, {"input": {"id": encode_id("Webhook", "uipath", 4), "customHeaders": {}}})
     )
-    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("BAD_USER_INPUT", "name")
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("BAD_USER_INPUT", "customHeaders")
     assert writes(sandbox, "uipath") == {}
     assert registry(sandbox, "uipath") == before
 

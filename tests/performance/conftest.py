@@ -76,6 +76,7 @@ def add_uipath_webhooks(sandbox: Sandbox, count: int) -> list[str]:
     with httpx.Client(base_url=sandbox.url, headers=UIPATH_AUTH) as client:
         for index in range(count):
             body = {
+                "Name": f"perf {index}",
                 "Url": f"https://hooks.example.com/perf/{index}",
                 "Enabled": True,
                 "Events": [{"EventType": names[index % 5]}, {"EventType": names[(index + 2) % 5]}],

@@ -43,7 +43,7 @@ async def list_ids(client: httpx.AsyncClient, **params: str) -> list[int]:
 
 
 async def create(client: httpx.AsyncClient, url: str, **fields: Any) -> dict[str, Any]:
-    body = {"Url": url, "Enabled": True, "Events": [{"EventType": "job.completed"}], **fields}
+    body = {"Name": "hook", "Url": url, "Enabled": True, "Events": [{"EventType": "job.completed"}], **fields}
     response = await client.post(WEBHOOKS, json=body, headers=AUTH)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -122,21 +122,29 @@ async def test_list_answers_the_documented_seed_with_a_context_built_from_the_re
     assert "@odata.count" not in body
     assert "@odata.nextLink" not in body
     assert [item["Id"] for item in body["value"]] == [4, 10]
-    assert body["value"][0] == {
-        "Url": DOC_URL,
-        "Enabled": True,
-        "Secret": "1234567890",
-        "SubscribeToAllEvents": False,
-        "AllowInsecureSsl": False,
-        "Id": 4,
-        "Events": [
-            {"EventType": "job.started"},
-            {"EventType": "process.created"},
-            {"EventType": "process.deleted"},
-            {"EventType": "process.updated"},
-            {"EventType": "queue.created"},
-        ],
-    }
+    # Current Orchestrator's WebhookDto, in the published OpenAPI description's order.
+    assert list(body["value"][0].items()) == [
+        ("Key", "5f0c8d1e-8a5b-4c2e-9f4a-1d2b3c4d5e04"),
+        ("Name", "Documentation webhook"),
+        ("Description", "The example of UiPath's API guide"),
+        ("Url", DOC_URL),
+        ("Enabled", True),
+        ("Secret", "1234567890"),
+        ("SubscribeToAllEvents", False),
+        ("AllowInsecureSsl", False),
+        (
+            "Events",
+            [
+                {"EventType": "job.started"},
+                {"EventType": "process.created"},
+                {"EventType": "process.deleted"},
+                {"EventType": "process.updated"},
+                {"EventType": "queue.created"},
+            ],
+        ),
+        ("Id", 4),
+    ]
+    assert body["value"][1]["Name"] == "Sandbox deliveries"
 
 
 async def test_documented_url_filter_with_count_finds_webhook_4(client: httpx.AsyncClient) -> None:
@@ -192,7 +200,7 @@ async def test_filter_expressions_select_the_matching_webhooks(
         "Id eq 'four'",
         "Url eq 4",
         "Enabled eq 'true'",
-        "Name eq 'x'",
+        "Colour eq 'x'",
         "Url eq 'unterminated",
         "Id equals 4",
         "Enabled gt false",
@@ -306,6 +314,7 @@ async def test_create_answers_201_with_a_new_id_and_location(client: httpx.Async
     response = await client.post(
         WEBHOOKS,
         json={
+            "Name": "Billing",
             "Url": "https://hooks.example.com/uipath",
             "Enabled": True,
             "Secret": "s3cret",
@@ -326,10 +335,11 @@ async def test_create_answers_201_with_a_new_id_and_location(client: httpx.Async
 
 
 async def test_create_with_only_a_url_takes_the_dotnet_defaults(client: httpx.AsyncClient) -> None:
-    response = await client.post(WEBHOOKS, json={"Url": "https://minimal.example.com/"}, headers=AUTH)
+    response = await client.post(WEBHOOKS, json={"Name": "m", "Url": "https://minimal.example.com/"}, headers=AUTH)
     body = response.json()
     assert response.status_code == 201
     assert (body["Enabled"], body["Secret"], body["SubscribeToAllEvents"], body["Events"]) == (False, None, False, [])
+    assert (body["Name"], body["Description"]) == ("m", None)
 
 
 @pytest.mark.parametrize(
@@ -342,6 +352,12 @@ async def test_create_with_only_a_url_takes_the_dotnet_defaults(client: httpx.As
         ({"Url": "https://e.com", "Events": ["job.completed"]}, "Events"),
         ({"Url": "https://e.com", "Enabled": "yes"}, "Enabled"),
         ({"Url": "https://e.com", "Colour": "red"}, "Colour"),
+        # Current Orchestrator requires Name, at most 128 characters; Description at most 256 [doc: OpenAPI].
+        ({"Url": "https://e.com"}, "Name"),
+        ({"Url": "https://e.com", "Name": ""}, "Name"),
+        ({"Url": "https://e.com", "Name": "n" * 129}, "Name"),
+        ({"Url": "https://e.com", "Name": "n", "Description": "d" * 257}, "Description"),
+        ({"Url": "https://e.com", "Name": "n", "Description": 5}, "Description"),
     ],
 )
 async def test_invalid_create_body_is_a_400_naming_the_problem(
@@ -358,17 +374,22 @@ async def test_body_that_is_not_json_is_a_400(client: httpx.AsyncClient) -> None
 
 
 async def test_url_already_used_by_another_webhook_is_a_400_with_error_code_1001(client: httpx.AsyncClient) -> None:
-    assert_error(await client.post(WEBHOOKS, json={"Url": DOC_URL}, headers=AUTH), 400, 1001)
+    assert_error(await client.post(WEBHOOKS, json={"Name": "n", "Url": DOC_URL}, headers=AUTH), 400, 1001)
     response = await client.patch(f"{WEBHOOKS}(10)", json={"Url": DOC_URL}, headers=AUTH)
     assert_error(response, 400, 1001)
     # A webhook may keep its own Url.
-    assert (await client.put(f"{WEBHOOKS}(4)", json={"Url": DOC_URL}, headers=AUTH)).status_code == 200
+    assert (await client.put(f"{WEBHOOKS}(4)", json={"Name": "n", "Url": DOC_URL}, headers=AUTH)).status_code == 200
 
 
 async def test_put_replaces_the_whole_webhook(client: httpx.AsyncClient) -> None:
     response = await client.put(
         f"{WEBHOOKS}(4)",
-        json={"Url": "https://replaced.example.com/", "Enabled": True, "Events": [{"EventType": "queue.deleted"}]},
+        json={
+            "Name": "Replaced",
+            "Url": "https://replaced.example.com/",
+            "Enabled": True,
+            "Events": [{"EventType": "queue.deleted"}],
+        },
         headers=AUTH,
     )
     assert response.status_code == 200
@@ -376,6 +397,8 @@ async def test_put_replaces_the_whole_webhook(client: httpx.AsyncClient) -> None
     assert body["@odata.context"].endswith("#Webhooks/$entity")
     assert body["Url"] == "https://replaced.example.com/"
     assert body["Secret"] is None  # Left out of the PUT body, so back to its default.
+    assert (body["Name"], body["Description"]) == ("Replaced", None)
+    assert body["Key"] == "5f0c8d1e-8a5b-4c2e-9f4a-1d2b3c4d5e04"  # the server's identifier survives a PUT
     assert body["Events"] == [{"EventType": "queue.deleted"}]
     assert (await client.get(f"{WEBHOOKS}(4)", headers=AUTH)).json()["Url"] == "https://replaced.example.com/"
 
@@ -511,3 +534,61 @@ async def test_reset_restores_the_seed_and_forgets_issued_tokens(client: httpx.A
     assert "@odata.nextLink" not in body
     assert (await client.get(WEBHOOKS, headers={"Authorization": f"Bearer {token}"})).status_code == 401
     assert (await create(client, "https://after-reset.example.com/"))["Id"] == 11
+
+
+# -- what clients of current Orchestrator send (issue 12) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["True", "true", "TRUE"])
+async def test_count_is_a_boolean_in_any_case(client: httpx.AsyncClient, value: str) -> None:
+    response = await client.get(WEBHOOKS, params={"$count": value}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["@odata.count"] == 2
+    off = await client.get(WEBHOOKS, params={"$count": "False"}, headers=AUTH)
+    assert "@odata.count" not in off.json()
+
+
+@pytest.mark.parametrize("suffix", ["()", ""])
+async def test_get_event_types_answers_with_and_without_parentheses(client: httpx.AsyncClient, suffix: str) -> None:
+    path = f"{WEBHOOKS}/UiPath.Server.Configuration.OData.GetEventTypes{suffix}"
+    response = await client.get(path, params={"$count": "True", "$filter": "Group eq 'job'"}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["@odata.count"] == 5
+    assert {item["Group"] for item in body["value"]} == {"job"}
+
+
+async def test_key_name_and_description_filter_order_and_select(client: httpx.AsyncClient) -> None:
+    params = {"$filter": "startswith(Name,'Sandbox') or Description eq 'x'", "$select": "Key,Name,Description"}
+    body = (await client.get(WEBHOOKS, params=params, headers=AUTH)).json()
+    assert body["value"] == [
+        {"Key": "5f0c8d1e-8a5b-4c2e-9f4a-1d2b3c4d5e10", "Name": "Sandbox deliveries", "Description": None}
+    ]
+    assert await list_ids(client, **{"$orderby": "Name desc"}) == [10, 4]
+    assert await list_ids(client, **{"$filter": "Key eq '5f0c8d1e-8a5b-4c2e-9f4a-1d2b3c4d5e04'"}) == [4]
+
+
+async def test_an_empty_expand_is_nothing_and_a_named_one_a_400(client: httpx.AsyncClient) -> None:
+    assert await list_ids(client, **{"$expand": ""}) == [4, 10]
+    response = await client.get(WEBHOOKS, params={"$expand": "Events"}, headers=AUTH)
+    assert_error(response, 400, 1000)
+
+
+async def test_a_tenant_can_refuse_patch_with_405_or_a_route_404(client: httpx.AsyncClient) -> None:
+    await client.post("/_control/options", json={"uipath.refuse_patch": 405})
+    assert_error(await client.patch(f"{WEBHOOKS}(4)", json={"Enabled": False}, headers=AUTH), 405, 0)
+    await client.post("/_control/options", json={"uipath.refuse_patch": 404})
+    error = assert_error(await client.patch(f"{WEBHOOKS}(4)", json={"Enabled": False}, headers=AUTH), 404, 0)
+    assert "No HTTP resource" in error["message"]
+    assert (await client.get(f"{WEBHOOKS}(4)", headers=AUTH)).json()["Enabled"] is True
+
+
+async def test_trigger_custom_answers_202_with_the_custom_event(client: httpx.AsyncClient) -> None:
+    path = f"{WEBHOOKS}/UiPath.Server.Configuration.OData.TriggerCustom"
+    response = await client.post(path, json={"Order": 7}, headers=AUTH)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["Type"], body["EventData"], body["TenantId"], body["UserId"]) == ("custom", {"Order": 7}, 57, 583)
+    assert re.fullmatch(r"[0-9a-f]{32}", body["EventId"])
+    assert_error(await client.post(path, json=[1], headers=AUTH), 400, 1000)
+    assert (await client.post(path, json={})).status_code == 401
