@@ -4,7 +4,8 @@ Each resolver checks what needs no backend (the address, exactly one value per p
 assignee) and only then sends one operation through the source's adapter, in WorkflowGen's own field names. A
 mistake of the caller is a ``BAD_USER_INPUT`` naming the field and costs no upstream call; WorkflowGen's own refusals
 (unknown process, a parameter that matches no process data, an action that is not open, rights) arrive from the
-adapter already coded (``BAD_USER_INPUT``, ``NOT_FOUND``, ``FORBIDDEN``) and quoting WorkflowGen's reason.
+adapter already coded (``BAD_USER_INPUT``, ``NOT_FOUND``, ``FORBIDDEN``) and quoting WorkflowGen's reason; the ones
+recognised get a machine-readable ``reason`` (``ACTION_NOT_OPEN``...) and the ``field`` at fault (see ``REFUSALS``).
 
 After the write the payload carries the *fresh* request or action, read back through the request's loaders (cleared
 first, so nothing read before the write is reused): ``completeAction`` answers with the action closed. If that read
@@ -20,6 +21,7 @@ from __future__ import annotations
 import base64
 import copy
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -163,6 +165,78 @@ def delegation(adapter: Adapter, on_behalf_of: strawberry.ID | None, user_name: 
     return body
 
 
+# -- WorkflowGen's refusals -----------------------------------------------------------------------------------------
+
+#: Where a refusal points: the address of the request or action, the assignee, the parameter, or the user named.
+ADDRESS, ASSIGNEE, PARAMETER, USER = "<address>", "<assignee>", "<parameter>", "<user>"
+
+#: WorkflowGen's refusals, recognised by their wording (it answers with a message and a code only), in order:
+#: (pattern, ``reason``, the input field at fault). A refusal none matches keeps its code and gets
+#: ``reason: WORKFLOWGEN_REFUSED`` if it is a BAD_USER_INPUT.
+REFUSALS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), reason, field)
+    for pattern, reason, field in (
+        (r"\baction\b.*\bis not open\b", "ACTION_NOT_OPEN", ADDRESS),
+        (r"\brequest\b.*\bis not open\b", "REQUEST_NOT_OPEN", ADDRESS),
+        (r"\bis not assigned\b", "ACTION_NOT_ASSIGNED", ADDRESS),
+        (r"\bno cancel transition\b", "NO_CANCEL_TRANSITION", "type"),
+        (r"\bno (default )?exception transition\b", "NO_EXCEPTION_TRANSITION", "type"),
+        (r"\bis not a participant\b", "NOT_A_PARTICIPANT", ASSIGNEE),
+        (r"\bparameter\b.*\bmatches no data\b", "UNKNOWN_PARAMETER", PARAMETER),
+        (r"\bparameter\b.*\bdata: it takes\b", "PARAMETER_TYPE_MISMATCH", PARAMETER),
+        (r"\bprocess\b.*\bhas no version\b", "PROCESS_VERSION_NOT_FOUND", "processVersion"),
+        (r"\bprocess\b.*\bdoes not exist\b", "PROCESS_NOT_FOUND", "processName"),
+        (r"\buser\b.*\bdoes not exist\b", "USER_NOT_FOUND", USER),
+        (r"\baction\b.*\bdoes not exist\b", "ACTION_NOT_FOUND", ADDRESS),
+        (r"\brequest\b.*\bdoes not exist\b", "REQUEST_NOT_FOUND", ADDRESS),
+    )
+)
+
+_PARAMETER_NAME = re.compile(r"""\bparameter ['"]([^'"]+)['"]""", re.IGNORECASE)
+_USER_FIELDS = ("assigneeUserName", "assigneeId", "onBehalfOfUserName", "onBehalfOf")
+
+
+def _refusal_field(where: str, reason: str, text: str, body: dict[str, Any], *, by_id: bool) -> str | None:
+    """The input field a refusal points at, in the GraphQL input's names (which are WorkflowGen's)."""
+    if where == ADDRESS:
+        if by_id:
+            return "id"
+        is_action = "requestNumber" in body
+        return "requestNumber" if is_action and reason.startswith("REQUEST_") else "number"
+    if where == ASSIGNEE:
+        return "assigneeId" if "assigneeId" in body else "assigneeUserName"
+    if where == PARAMETER:
+        named = _PARAMETER_NAME.search(text)
+        names = [p.get("name") for p in body.get("parameters") or ()]
+        return f"parameters[{names.index(named[1])}]" if named and named[1] in names else "parameters"
+    if where == USER:
+        given = [f for f in _USER_FIELDS if isinstance(body.get(f), str)]
+        named_in_text = [f for f in given if body[f] in text]
+        chosen = named_in_text or given
+        return chosen[0] if len(chosen) == 1 else None
+    return where
+
+
+def explain_refusal(exc: HookgateError, operation: str, source: str, body: dict[str, Any], *, by_id: bool) -> None:
+    """Give WorkflowGen's refusal of ``operation`` its ``reason`` and the ``field`` at fault, in its extensions.
+
+    Only the adapter's relays of WorkflowGen's own refusals are touched: errors the gateway raised itself already
+    name their field.
+    """
+    if "field" in exc.details or "reason" in exc.details:
+        return
+    text = exc.message.removeprefix(f"{operation} on source '{source}' failed: ")
+    for pattern, reason, where in REFUSALS:
+        if pattern.search(text):
+            exc.details["reason"] = reason
+            field = _refusal_field(where, reason, text, body, by_id=by_id)
+            if field is not None:
+                exc.details["field"] = field
+            return
+    if isinstance(exc, BadUserInput):
+        exc.details["reason"] = "WORKFLOWGEN_REFUSED"
+
+
 # -- running an operation and reading back --------------------------------------------------------------------------
 
 
@@ -172,11 +246,23 @@ def _workflow(info: Info, source: str | None) -> tuple[Adapter, Workflow]:
 
 
 async def _run(
-    info: Info, adapter: Adapter, workflow: Workflow, operation: str, body: dict[str, Any], cmid: str | None
+    info: Info,
+    adapter: Adapter,
+    workflow: Workflow,
+    operation: str,
+    body: dict[str, Any],
+    cmid: str | None,
+    *,
+    by_id: bool = False,
 ) -> dict[str, Any]:
+    """Send ``operation``; ``by_id``: the caller named the request or action by ``id`` (what a refusal points at)."""
     if cmid is not None:
         body["clientMutationId"] = cmid
-    answer = await workflow.run_operation(operation, body)
+    try:
+        answer = await workflow.run_operation(operation, body)
+    except (BadUserInput, NotFound) as exc:
+        explain_refusal(exc, operation, adapter.name, body, by_id=by_id)
+        raise
     # Whatever this request read from the source before the write is stale now.
     info.context.loaders.clear_source(adapter.name)
     return answer
@@ -313,7 +399,9 @@ async def update_request_dataset(info: Info, input: UpdateRequestDatasetInput) -
     source, number = request_address(input.source, input.number, input.id)
     adapter, workflow = _workflow(info, source)
     body = {"number": number, "parameters": parameters(input.parameters)}
-    await _run(info, adapter, workflow, "updateRequestDataset", body, input.client_mutation_id)
+    await _run(
+        info, adapter, workflow, "updateRequestDataset", body, input.client_mutation_id, by_id=input.id is not None
+    )
     request = await fresh_request(info, adapter, number)
     return UpdateRequestDatasetPayload(request=request, client_mutation_id=input.client_mutation_id)
 
@@ -327,7 +415,9 @@ async def cancel_request(info: Info, input: CancelRequestInput) -> CancelRequest
     if input.notify_participant is not None:
         body["notifyParticipant"] = input.notify_participant
     body.update(delegation(adapter, input.on_behalf_of, input.on_behalf_of_user_name))
-    answer = await _run(info, adapter, workflow, "cancelRequest", body, input.client_mutation_id)
+    answer = await _run(
+        info, adapter, workflow, "cancelRequest", body, input.client_mutation_id, by_id=input.id is not None
+    )
     request = await fresh_request(info, adapter, number)
     on_behalf_of, on_behalf_of_user_name = delegated(answer, body)
     return CancelRequestPayload(
@@ -351,13 +441,14 @@ async def _action_operation(
     on_behalf_of: strawberry.ID | None = None,
     on_behalf_of_user_name: str | None = None,
     may_delegate: bool = True,
+    by_id: bool = False,
 ) -> ActionPayload:
     source, request_number, number = address
     adapter, workflow = _workflow(info, source)
     body: dict[str, Any] = {"requestNumber": request_number, "number": number, **extra}
     if may_delegate:
         body.update(delegation(adapter, on_behalf_of, on_behalf_of_user_name))
-    answer = await _run(info, adapter, workflow, operation, body, cmid)
+    answer = await _run(info, adapter, workflow, operation, body, cmid, by_id=by_id)
     action = await fresh_action(info, adapter, request_number, number)
     user, user_name = delegated(answer, body) if may_delegate else (None, None)
     return ActionPayload(action=action, on_behalf_of=user, on_behalf_of_user_name=user_name, client_mutation_id=cmid)
@@ -378,6 +469,7 @@ async def complete_action(info: Info, input: CompleteActionInput) -> ActionPaylo
         cmid=input.client_mutation_id,
         on_behalf_of=input.on_behalf_of,
         on_behalf_of_user_name=input.on_behalf_of_user_name,
+        by_id=input.id is not None,
     )
 
 
@@ -398,6 +490,7 @@ async def cancel_action(info: Info, input: CancelActionInput) -> ActionPayload:
         cmid=input.client_mutation_id,
         on_behalf_of=input.on_behalf_of,
         on_behalf_of_user_name=input.on_behalf_of_user_name,
+        by_id=input.id is not None,
     )
 
 
@@ -426,6 +519,7 @@ async def assign_action(info: Info, input: AssignActionInput) -> ActionPayload:
         cmid=input.client_mutation_id,
         on_behalf_of=input.on_behalf_of,
         on_behalf_of_user_name=input.on_behalf_of_user_name,
+        by_id=input.id is not None,
     )
 
 
@@ -434,5 +528,11 @@ async def cancel_action_assignment(info: Info, input: CancelActionAssignmentInpu
     """Take an open action back from its assignee (no delegation in WorkflowGen)."""
     address = action_address(input.source, input.request_number, input.number, input.id)
     return await _action_operation(
-        info, address, "cancelActionAssignment", {}, cmid=input.client_mutation_id, may_delegate=False
+        info,
+        address,
+        "cancelActionAssignment",
+        {},
+        cmid=input.client_mutation_id,
+        may_delegate=False,
+        by_id=input.id is not None,
     )

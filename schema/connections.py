@@ -14,23 +14,25 @@ T = TypeVar("T")
 
 @strawberry.type(description="Where a page ends, and whether another follows.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more items follow: ask again with `after: endCursor`.")
+    has_previous_page: bool = strawberry.field(description="Whether this page started after a cursor.")
+    start_cursor: str | None = strawberry.field(description="The cursor of the first item; null for an empty page.")
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the last item: the next page's `after`; null for an empty page."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page, with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Give it as `after` for the items that follow this one.")
+    node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of items: `nodes` (or `edges` with cursors), `pageInfo` and `totalCount`.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    nodes: list[T]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page, each with its cursor.")
+    nodes: list[T] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends, and whether another follows.")
     total_count: int = strawberry.field(description="How many items match, across every page.")
 
     @classmethod

@@ -37,25 +37,32 @@ from schema.ids import encode_id
 
 @strawberry.interface(description="An object with a global id: fetch it again with `node(id:)`.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The global id: opaque, stable, valid in `node(id:)`.")
 
 
 @strawberry.type(description="One configured backend account.")
 class Source:
-    name: str
-    provider: Provider
-    capabilities: list[Capability]
-    sandbox: bool
-    circuit: CircuitState
+    name: str = strawberry.field(description="The source's configured name: what `source` arguments take.")
+    provider: Provider = strawberry.field(description="The kind of backend.")
+    capabilities: list[Capability] = strawberry.field(
+        description="What this source can do; asking it for anything else is an error naming the capability."
+    )
+    sandbox: bool = strawberry.field(description="Whether the source points at the built-in sandbox simulators.")
+    circuit: CircuitState = strawberry.field(description="Its circuit breaker's state: OPEN while it keeps failing.")
 
 
-@strawberry.type(description="An event a source can deliver.")
+@strawberry.type(description="An event a source can deliver: an entry of its catalogue (UiPath, Dixa and Auco).")
 class EventType:
-    provider: Provider
-    source: str
-    name: str
-    group: str
-    description: str | None
+    provider: Provider = strawberry.field(description="The kind of backend.")
+    source: str = strawberry.field(description="The source whose catalogue this is.")
+    name: str = strawberry.field(
+        description="The name webhooks subscribe with: `job.completed` (UiPath), `ConversationCreated` (Dixa), "
+        "`document.FINISH` (Auco)."
+    )
+    group: str = strawberry.field(
+        description="The family: UiPath's group, Dixa's leading word (`Conversation`), Auco's `document` or `package`."
+    )
+    description: str | None = strawberry.field(description="The provider's description, where it gives one.")
 
     @classmethod
     def from_record(cls, record: EventTypeRecord) -> EventType:
@@ -70,10 +77,10 @@ class EventType:
 
 @strawberry.type(description="One delivery attempt as the provider recorded it.")
 class DeliveryDetail:
-    delivered_at: datetime
-    success: bool
-    response_code: int | None
-    response_text: str | None
+    delivered_at: datetime = strawberry.field(description="When the provider sent it.")
+    success: bool = strawberry.field(description="Whether the receiver accepted it.")
+    response_code: int | None = strawberry.field(description="The HTTP status the receiver answered.")
+    response_text: str | None = strawberry.field(description="The receiver's answer, as the provider recorded it.")
 
     @classmethod
     def from_record(cls, record: DeliveryDetailRecord) -> DeliveryDetail:
@@ -87,8 +94,8 @@ class DeliveryDetail:
 
 @strawberry.type(description="The last delivery of one event type to a webhook.")
 class DeliveryStatus:
-    event: str
-    last_delivery: DeliveryDetail | None
+    event: str = strawberry.field(description="The event type's name.")
+    last_delivery: DeliveryDetail | None = strawberry.field(description="Null when nothing was delivered recently.")
 
     @classmethod
     def from_record(cls, record: DeliveryStatusRecord) -> DeliveryStatus:
@@ -98,8 +105,8 @@ class DeliveryStatus:
 
 @strawberry.type(description="A logged delivery with the payload that was sent.")
 class DeliveryLogEntry:
-    delivery: DeliveryDetail
-    payload: JSON
+    delivery: DeliveryDetail = strawberry.field(description="How the delivery went.")
+    payload: JSON = strawberry.field(description="The JSON body that was sent.")
 
     @classmethod
     def from_record(cls, record: DeliveryLogRecord) -> DeliveryLogEntry:
@@ -235,28 +242,36 @@ class _Catalogue:
 
 @strawberry.type(description="A webhook registered with a provider. Secrets and credentials are write-only.")
 class Webhook(Node):
-    id: strawberry.ID
-    source: str
-    provider: Provider
+    id: strawberry.ID = strawberry.field(description="The global id: what updateWebhook, deleteWebhook and node take.")
+    source: str = strawberry.field(description="The source it is registered with.")
+    provider: Provider = strawberry.field(description="The kind of backend.")
     provider_id: str = strawberry.field(description="The provider's own id of this webhook.")
     name: str | None = strawberry.field(description="UiPath's Name, Dixa's name, Auco's description; null elsewhere.")
     description: str | None = strawberry.field(description="UiPath's Description; null elsewhere.")
-    url: str
-    enabled: bool
-    subscribe_to_all_events: bool
-    events: list[str] = strawberry.field(description="Names of the subscribed event types.")
-    has_secret: bool = strawberry.field(description="Whether a signing secret is set (it is never returned).")
-    allow_insecure_ssl: bool | None
+    url: str = strawberry.field(description="Where the provider sends the events.")
+    enabled: bool = strawberry.field(description="Whether the provider sends events to it now.")
+    subscribe_to_all_events: bool = strawberry.field(
+        description="Whether it receives every event type, present and future (always true on Auco)."
+    )
+    events: list[str] = strawberry.field(
+        description="Names of the subscribed event types; empty when it receives every event."
+    )
+    has_secret: bool = strawberry.field(
+        description="Whether deliveries are signed: UiPath's secret, Dixa's secret key. Never returned."
+    )
+    allow_insecure_ssl: bool | None = strawberry.field(
+        description="UiPath: deliveries accept an invalid TLS certificate. Null elsewhere."
+    )
     authorization_type: str | None = strawberry.field(
         description="BASIC, TOKEN, HEADER or NONE; never the credentials."
     )
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: datetime | None = strawberry.field(description="When it was created (Dixa); null elsewhere.")
+    updated_at: datetime | None = strawberry.field(description="When it was last changed (Dixa); null elsewhere.")
     event_types: list[EventType] = strawberry.field(
         description="The subscribed event types, from the source's catalogue."
     )
     delivery_statuses: list[DeliveryStatus] | None = strawberry.field(
-        description="The last delivery per event type; null where the provider keeps none."
+        description="The last delivery per subscribed event type (Dixa); null where the provider keeps none."
     )
 
     @classmethod
@@ -309,11 +324,13 @@ class Webhook(Node):
             hooks.append(hook)
         return hooks
 
-    @strawberry.field(description="Logged deliveries of one event type, newest first; null where none are kept.")
+    @strawberry.field(
+        description="Logged deliveries of one event type, newest first (Dixa); null where the provider keeps none."
+    )
     async def delivery_log(
         self,
         info: Info,
-        event: str,
+        event: Annotated[str, strawberry.argument(description="An event type name, as in `events`.")],
         first: Annotated[int | None, strawberry.argument(description="At most this many (default 20).")] = 20,
     ) -> list[DeliveryLogEntry] | None:
         records = await loading.delivery_log(info, self.source, self.provider_id, event, 20 if first is None else first)
@@ -322,8 +339,10 @@ class Webhook(Node):
 
 @strawberry.type(description="A WorkflowGen user.")
 class WorkflowUser:
-    id: strawberry.ID | None
-    user_name: str
+    id: strawberry.ID | None = strawberry.field(
+        description="WorkflowGen's id of the user: what `onBehalfOf` and `assigneeId` take."
+    )
+    user_name: str = strawberry.field(description="The user's login name.")
 
     @classmethod
     def from_record(cls, record: WorkflowUserRecord | None) -> WorkflowUser | None:
@@ -334,10 +353,10 @@ class WorkflowUser:
 
 @strawberry.type(description="A file held in a FILE data value (its content is not returned).")
 class FileValue:
-    name: str
-    content_type: str | None
-    size: int | None
-    description: str | None
+    name: str = strawberry.field(description="The file name.")
+    content_type: str | None = strawberry.field(description="Its media type, e.g. `application/pdf`.")
+    size: int | None = strawberry.field(description="Its size in bytes.")
+    description: str | None = strawberry.field(description="The description given with the file.")
 
     @classmethod
     def from_record(cls, record: FileValueRecord | None) -> FileValue | None:
@@ -348,11 +367,11 @@ class FileValue:
 
 @strawberry.type(description="One process data value of a request.")
 class DataValue:
-    name: str
-    text_value: str | None
-    numeric_value: float | None
-    date_time_value: datetime | None
-    file_value: FileValue | None
+    name: str = strawberry.field(description="The process data's name, e.g. `AMOUNT`.")
+    text_value: str | None = strawberry.field(description="The value of TEXT data.")
+    numeric_value: float | None = strawberry.field(description="The value of NUMERIC data.")
+    date_time_value: datetime | None = strawberry.field(description="The value of DATETIME data.")
+    file_value: FileValue | None = strawberry.field(description="The value of FILE data.")
 
     @classmethod
     def from_record(cls, record: DataValueRecord) -> DataValue:
@@ -375,15 +394,15 @@ def action_id(source: str, request_number: int, number: int) -> str:
 
 @strawberry.type(description="An action (a step) of a WorkflowGen request.")
 class WorkflowAction(Node):
-    id: strawberry.ID
-    source: str
-    number: int
-    request_number: int
-    name: str | None
-    status: str | None
-    assignee: WorkflowUser | None
-    opened_at: datetime | None
-    closed_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="The global id: what the action mutations and node take.")
+    source: str = strawberry.field(description="The WorkflowGen source.")
+    number: int = strawberry.field(description="The action's number within its request.")
+    request_number: int = strawberry.field(description="The number of its request.")
+    name: str | None = strawberry.field(description="The action's name in the process, e.g. `APPROVAL`.")
+    status: str | None = strawberry.field(description="WorkflowGen's status, e.g. `OPEN` or `CLOSED`.")
+    assignee: WorkflowUser | None = strawberry.field(description="Who holds it; null when unassigned.")
+    opened_at: datetime | None = strawberry.field(description="When it opened.")
+    closed_at: datetime | None = strawberry.field(description="When it closed; null while open.")
 
     @classmethod
     def from_record(cls, record: WorkflowActionRecord) -> WorkflowAction:
@@ -407,17 +426,17 @@ class WorkflowAction(Node):
 
 @strawberry.type(description="A WorkflowGen request: one run of a process.")
 class WorkflowRequest(Node):
-    id: strawberry.ID
-    source: str
-    number: int
-    process_name: str | None
-    process_version: int | None
-    status: str | None
-    description: str | None
-    opened_at: datetime | None
-    closed_at: datetime | None
-    actions: list[WorkflowAction]
-    dataset: list[DataValue]
+    id: strawberry.ID = strawberry.field(description="The global id: what the request mutations and node take.")
+    source: str = strawberry.field(description="The WorkflowGen source.")
+    number: int = strawberry.field(description="WorkflowGen's request number.")
+    process_name: str | None = strawberry.field(description="The process it runs, e.g. `EXPENSE_CLAIM`.")
+    process_version: int | None = strawberry.field(description="The version of that process.")
+    status: str | None = strawberry.field(description="WorkflowGen's status, e.g. `OPEN` or `CLOSED`.")
+    description: str | None = strawberry.field(description="The request's description.")
+    opened_at: datetime | None = strawberry.field(description="When it was launched.")
+    closed_at: datetime | None = strawberry.field(description="When it closed; null while open.")
+    actions: list[WorkflowAction] = strawberry.field(description="Its actions (steps), open and closed.")
+    dataset: list[DataValue] = strawberry.field(description="Its process data values.")
 
     @classmethod
     def from_record(cls, record: WorkflowRequestRecord) -> WorkflowRequest:
@@ -438,12 +457,19 @@ class WorkflowRequest(Node):
 
 @strawberry.type(description="An event a provider delivered to the gateway, as kept in its durable log.")
 class InboundEvent(Node):
-    id: strawberry.ID
-    cursor: str
-    source: str
-    provider: Provider
-    type: str
-    provider_event_id: str | None
-    received_at: datetime
-    occurred_at: datetime | None
-    payload: JSON
+    id: strawberry.ID = strawberry.field(description="The global id: `node(id:)` fetches it while it is retained.")
+    cursor: str = strawberry.field(
+        description="Its place in the log: give it as `after` to `inboundEvents` or `events` to go on from here."
+    )
+    source: str = strawberry.field(description="The source that delivered it (to `/hooks/{source}`).")
+    provider: Provider = strawberry.field(description="The kind of backend.")
+    type: str = strawberry.field(
+        description="The event type: `job.completed` (UiPath), `ConversationCreated` (Dixa), `document.FINISH` "
+        "(Auco), the payload's `type` (WorkflowGen); `unknown` when the delivery names none."
+    )
+    provider_event_id: str | None = strawberry.field(
+        description="The provider's id of the event, by which a redelivery is recognised."
+    )
+    received_at: datetime = strawberry.field(description="When the gateway received it.")
+    occurred_at: datetime | None = strawberry.field(description="When it happened, as the provider says.")
+    payload: JSON = strawberry.field(description="The delivered JSON body.")
