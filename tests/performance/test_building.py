@@ -85,6 +85,7 @@ def made_by_init(record: WebhookRecord, joins: StubJoins) -> Webhook:
         provider=Provider(record.provider),
         provider_id=record.provider_id,
         name=record.name,
+        description=record.description,
         url=record.url,
         enabled=record.enabled,
         subscribe_to_all_events=record.subscribe_to_all_events,
