@@ -328,9 +328,10 @@ def create_app(
             if config.kind == "auco":
                 extras["lock"] = lambda lock_name: services.store.lock(lock_name, ttl_s=30.0, wait_s=30.0)
             transport = (transports or {}).get(name)
-            services.adapters[name] = build_adapter(name, config, transport=transport, **extras)
+            built = build_adapter(name, config, transport=transport, **extras)
             # A write to a source makes what is cached about it across requests stale (catalogue, answers).
-            services.adapters[name].http.on_write = services.invalidate_source
+            built.http.on_write = services.invalidate_source
+            services.adapters[name] = built
         if keyring.open:
             log.warning("no API keys configured: the gateway is open to anyone who can reach it")
         try:
@@ -359,7 +360,7 @@ def create_app(
             store_ok = False
         body: dict[str, Any] = {"status": "ready" if store_ok else "unavailable", "store": store_ok}
         if _may_see_source_health(keyring, request):
-            body["sources"] = {name: adapter.http.breaker.state.value for name, adapter in services.adapters.items()}
+            body["sources"] = {name: adapter.circuit.value for name, adapter in services.adapters.items()}
         return JSONResponse(body, status_code=200 if store_ok else 503)
 
     async def metrics(request: Request) -> Response:

@@ -13,9 +13,9 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 from aiodataloader import DataLoader
 
-from gateway.providers.base import DeliveryLogs, EventCatalogue, WebhookRegistry, Workflow, require
-from gateway.providers.records import (
-    Capability,
+from gateway.capabilities import require
+from gateway.domain.ports import DeliveryLogs, EventCatalogue, WebhookRegistry, Workflow
+from gateway.domain.records import (
     DeliveryStatusRecord,
     EventTypeRecord,
     WebhookRecord,
@@ -71,7 +71,7 @@ class Loaders:
 
     def webhooks(self, source: str) -> Loader[str, WebhookRecord]:
         adapter = self._services.source(source)
-        registry = require(adapter, Capability.WEBHOOKS, WebhookRegistry)
+        registry = require(adapter, WebhookRegistry)
 
         async def batch(ids: list[str]) -> Sequence[WebhookRecord | None]:
             return await registry.get_webhooks(ids)
@@ -81,7 +81,7 @@ class Loaders:
     async def event_types(self, source: str) -> list[EventTypeRecord]:
         """The source's catalogue: from the cross-request cache, fetched at most once per request otherwise."""
         adapter = self._services.source(source)
-        catalogue = require(adapter, Capability.EVENT_TYPES, EventCatalogue)
+        catalogue = require(adapter, EventCatalogue)
 
         async def batch(keys: list[str]) -> Sequence[list[EventTypeRecord]]:
             value = await self._services.catalogues.get(source, catalogue.event_types)
@@ -105,7 +105,7 @@ class Loaders:
 
     def delivery_statuses(self, source: str) -> Loader[str, list[DeliveryStatusRecord]]:
         adapter = self._services.source(source)
-        logs = require(adapter, Capability.DELIVERY_LOGS, DeliveryLogs)
+        logs = require(adapter, DeliveryLogs)
 
         async def batch(ids: list[str]) -> Sequence[list[DeliveryStatusRecord] | None]:
             # No batch endpoint: one call per distinct id, concurrently; the source's own slot limit bounds them.
@@ -115,11 +115,11 @@ class Loaders:
         return self._get("delivery_statuses", source, lambda: Loader(batch))
 
     def requests(self, source: str) -> Loader[int, WorkflowRequestRecord]:
-        workflow = require(self._services.source(source), Capability.WORKFLOW, Workflow)
+        workflow = require(self._services.source(source), Workflow)
         return self._get("requests", source, lambda: Loader(workflow.get_requests))
 
     def actions(self, source: str) -> Loader[tuple[int, int], WorkflowActionRecord]:
-        workflow = require(self._services.source(source), Capability.WORKFLOW, Workflow)
+        workflow = require(self._services.source(source), Workflow)
         return self._get("actions", source, lambda: Loader(workflow.get_actions))
 
     def clear_source(self, source: str) -> None:

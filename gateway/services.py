@@ -6,13 +6,16 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from gateway.cache import ResponseCache, note_read
+from gateway.capabilities import check
 from gateway.config import Settings
+from gateway.domain.ports import Source
+from gateway.domain.records import Capability, EventTypeRecord
 from gateway.errors import BadUserInput
-from gateway.providers.base import Adapter, require
-from gateway.providers.records import Capability, EventTypeRecord
+
+V = TypeVar("V")
 
 
 class TTLCache:
@@ -26,6 +29,8 @@ class TTLCache:
         self._clock = clock
         self._entries: dict[str, tuple[float, list[EventTypeRecord]]] = {}
         self._inflight: dict[str, asyncio.Future[list[EventTypeRecord]]] = {}
+        #: Per key, one value derived from a catalogue, with the catalogue it was made from (see :meth:`view`).
+        self._views: dict[str, tuple[list[EventTypeRecord], Any]] = {}
 
     async def get(self, key: str, fetch: Callable[[], Awaitable[list[EventTypeRecord]]]) -> list[EventTypeRecord]:
         note_read(key)  # an answer built on this catalogue depends on its source
@@ -58,11 +63,24 @@ class TTLCache:
             return entry[1]
         return None
 
+    def view(self, key: str, value: list[EventTypeRecord], make: Callable[[list[EventTypeRecord]], V]) -> V:
+        """``make(value)``, kept beside the catalogue while ``value`` is the one last viewed under ``key``: what is
+        derived from a catalogue (its schema objects, ``resolvers/joins.py``) is made once per fetch, not per request.
+        """
+        held = self._views.get(key)
+        if held is not None and held[0] is value:
+            return cast(V, held[1])
+        made = make(value)
+        self._views[key] = (value, made)
+        return made
+
     def invalidate(self, key: str | None = None) -> None:
         if key is None:
             self._entries.clear()
+            self._views.clear()
         else:
             self._entries.pop(key, None)
+            self._views.pop(key, None)
 
 
 @dataclass
@@ -70,9 +88,10 @@ class Services:
     """Everything long-lived. Built by ``gateway.app.create_app``'s lifespan; read by every request's context."""
 
     settings: Settings
-    adapters: dict[str, Adapter]
+    adapters: dict[str, Source]
     store: Any = None  # gateway.store.base.Store once opened
     broker: Any = None  # gateway.events.broker.Broker once opened
+    live: Any = None  # gateway.graphql_ws.hub.LiveHub over the broker, once opened
     catalogues: TTLCache = field(default_factory=TTLCache)
     started_at: float = field(default_factory=time.time)
     #: Answers of read queries (``[cache] enabled``); None when off.
@@ -91,7 +110,7 @@ class Services:
         if self.response_cache is not None:
             self.response_cache.invalidate_source(name)
 
-    def source(self, name: str) -> Adapter:
+    def source(self, name: str) -> Source:
         """The adapter named ``name``, or BAD_USER_INPUT naming the unknown source and the known ones."""
         adapter = self.adapters.get(name)
         if adapter is None:
@@ -99,16 +118,14 @@ class Services:
             raise BadUserInput(f"unknown source '{name}' (configured: {known})", field="source")
         return adapter
 
-    def select(
-        self, *, source: str | None, provider: str | None, capability: Capability | None = None
-    ) -> list[Adapter]:
+    def select(self, *, source: str | None, provider: str | None, capability: Capability | None = None) -> list[Source]:
         """Sources matching the filters, in configuration order. A named source lacking ``capability`` is an error."""
         if source is not None:
             adapter = self.source(source)
             if provider is not None and adapter.kind != provider:
                 return []
             if capability is not None:
-                require(adapter, capability, Adapter)
+                check(adapter, capability)
             return [adapter]
         chosen = [a for a in self.adapters.values() if provider is None or a.kind == provider]
         if capability is not None:

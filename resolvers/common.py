@@ -7,20 +7,21 @@ import base64
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from gateway.capabilities import check
 from gateway.context import Info, path_of
+from gateway.domain.ports import Source
+from gateway.domain.records import Capability
 from gateway.errors import BadUserInput, HookgateError
-from gateway.providers.base import Adapter, require
-from gateway.providers.records import Capability
 
 T = TypeVar("T")
 
 
 async def gather_sources(
-    info: Info, adapters: Sequence[Adapter], call: Callable[[Adapter], Awaitable[T]]
-) -> list[tuple[Adapter, T]]:
+    info: Info, adapters: Sequence[Source], call: Callable[[Source], Awaitable[T]]
+) -> list[tuple[Source, T]]:
     """Run ``call`` on every source concurrently; a failing source becomes one partial error, not a failed query."""
     results = await asyncio.gather(*(call(a) for a in adapters), return_exceptions=True)
-    answered: list[tuple[Adapter, T]] = []
+    answered: list[tuple[Source, T]] = []
     for adapter, result in zip(adapters, results, strict=True):
         if isinstance(result, asyncio.CancelledError):
             raise result
@@ -64,11 +65,11 @@ def natural_key(native_id: str) -> tuple[int, int, str]:
     return (1, 0, native_id)
 
 
-def choose_source(info: Info, source: str | None, capability: Capability, *, field: str = "source") -> Adapter:
+def choose_source(info: Info, source: str | None, capability: Capability, *, field: str = "source") -> Source:
     """The named source, or the only source with ``capability`` when none is named."""
     services = info.context.services
     if source is not None:
-        return require(services.source(source), capability, Adapter)
+        return check(services.source(source), capability)
     candidates = services.select(source=None, provider=None, capability=capability)
     if len(candidates) == 1:
         return candidates[0]

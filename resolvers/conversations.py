@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.capabilities import require
 from gateway.context import Info
-from gateway.providers.base import Conversations, require
-from gateway.providers.records import Capability
+from gateway.domain.ports import Conversations
+from gateway.domain.records import Capability
 from resolvers.common import choose_source
 from resolvers.mutations import mutation
 from schema.inputs import ConversationSignalInput, StartFlowInput, StartFlowItemInput, StartFlowsInput
@@ -33,7 +34,7 @@ START_FLOW_FIELDS: dict[str, str] = {
 
 
 def _conversations(info: Info, source: str | None) -> Conversations:
-    return require(choose_source(info, source, Capability.CONVERSATIONS), Capability.CONVERSATIONS, Conversations)
+    return require(choose_source(info, source, Capability.CONVERSATIONS), Conversations)
 
 
 def flow_body(value: StartFlowInput | StartFlowItemInput) -> dict[str, Any]:

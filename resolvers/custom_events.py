@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.capabilities import require
 from gateway.context import Info
+from gateway.domain.ports import CustomEvents
+from gateway.domain.records import Capability
 from gateway.errors import BadUserInput
-from gateway.providers.base import CustomEvents, require
-from gateway.providers.records import Capability
 from resolvers.common import choose_source
 from resolvers.mutations import mutation
 from schema.inputs import TriggerCustomEventInput
@@ -27,7 +28,7 @@ async def trigger_custom_event(info: Info, input: TriggerCustomEventInput) -> Tr
     if not isinstance(data, dict):
         raise BadUserInput("data must be a JSON object", field="data")
     adapter = choose_source(info, input.source, Capability.CUSTOM_EVENTS)
-    event = await require(adapter, Capability.CUSTOM_EVENTS, CustomEvents).trigger_custom_event(event_type, data)
+    event = await require(adapter, CustomEvents).trigger_custom_event(event_type, data)
     return TriggerCustomEventPayload(
         type=event.type,
         event_id=event.event_id,

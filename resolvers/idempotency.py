@@ -67,6 +67,7 @@ from graphql import FieldNode
 from starlette.datastructures import MutableHeaders
 
 from gateway.context import Context
+from gateway.domain.records import WebhookRecord
 from gateway.errors import (
     BadUserInput,
     CircuitOpen,
@@ -78,7 +79,6 @@ from gateway.errors import (
     UpstreamFailure,
     UpstreamUnavailable,
 )
-from gateway.providers.records import WebhookRecord
 from gateway.store.base import IdempotencyState, IdempotencyStatus, StoreError
 from schema.types import Webhook, WebhookJoins
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Generic, TypeVar
 
+from gateway.capabilities import require
 from gateway.context import Context, Info
-from gateway.errors import BadUserInput, HookgateError
-from gateway.providers.base import DeliveryLogs, require
-from gateway.providers.records import (
+from gateway.domain.ports import DeliveryLogs
+from gateway.domain.records import (
     Capability,
     DeliveryLogRecord,
     DeliveryStatusRecord,
     EventTypeRecord,
     WorkflowRequestRecord,
 )
+from gateway.errors import BadUserInput, HookgateError
 
 T = TypeVar("T")
 
@@ -63,7 +64,7 @@ async def delivery_log(
     if adapter is None or not adapter.has(Capability.DELIVERY_LOGS):
         return None
     check_first(info, first, field="first")
-    logs = require(adapter, Capability.DELIVERY_LOGS, DeliveryLogs)
+    logs = require(adapter, DeliveryLogs)
     return await logs.delivery_log(provider_id, event, first)
 
 

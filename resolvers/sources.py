@@ -14,7 +14,7 @@ def sources(info: Info) -> list[Source]:
             provider=Provider(adapter.kind),
             capabilities=sorted(adapter.capabilities, key=lambda c: c.value),
             sandbox=adapter.sandbox,
-            circuit=adapter.http.breaker.state,
+            circuit=adapter.circuit,
         )
         for adapter in info.context.services.adapters.values()
     ]

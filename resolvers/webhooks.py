@@ -7,10 +7,10 @@ from typing import Any
 
 import strawberry
 
+from gateway.capabilities import require
 from gateway.context import Info
-from gateway.errors import BadUserInput
-from gateway.providers.base import EventCatalogue, WebhookPinger, WebhookRegistry, require
-from gateway.providers.records import (
+from gateway.domain.ports import EventCatalogue, WebhookPinger, WebhookRegistry
+from gateway.domain.records import (
     UNSET,
     Capability,
     WebhookAuthorization,
@@ -18,6 +18,7 @@ from gateway.providers.records import (
     WebhookRecord,
     WebhookSpec,
 )
+from gateway.errors import BadUserInput
 from gateway.targets import refusal
 from resolvers.common import decode_cursor, encode_cursor, gather_sources, natural_key
 from resolvers.loading import check_first
@@ -56,7 +57,7 @@ async def webhooks(
     )
     order = {name: index for index, name in enumerate(services.adapters)}
     flt = WebhookFilter(enabled=enabled, url=url, event_type=event_type)
-    answered = await gather_sources(info, adapters, lambda a: require(a, Capability.WEBHOOKS, WebhookRegistry)
+    answered = await gather_sources(info, adapters, lambda a: require(a, WebhookRegistry)
                                     .list_webhooks(flt))  # fmt: skip
     rows: list[tuple[tuple[Any, ...], WebhookRecord]] = []
     # Adapters filter already; applied again (some filter only in part), except when there is nothing to filter.
@@ -182,7 +183,7 @@ def _spec(data: dict[str, Any], *, allow_private: bool) -> WebhookSpec:
 async def _validate_for_source(info: Info, adapter_name: str, spec: WebhookSpec, *, defaults: set[str]) -> None:
     """Reject what this source cannot take, before any write goes upstream. ``defaults``: fields set implicitly."""
     adapter = info.context.services.source(adapter_name)
-    registry = require(adapter, Capability.WEBHOOKS, WebhookRegistry)
+    registry = require(adapter, WebhookRegistry)
     unsupported = sorted(spec.given() - registry.webhook_fields - defaults)
     if unsupported:
         names = ", ".join(_FIELD_NAMES[n] for n in unsupported)
@@ -193,7 +194,7 @@ async def _validate_for_source(info: Info, adapter_name: str, spec: WebhookSpec,
             provider=adapter.kind,
         )
     if spec.events is not UNSET and spec.events and adapter.has(Capability.EVENT_TYPES):
-        catalogue = require(adapter, Capability.EVENT_TYPES, EventCatalogue)
+        catalogue = require(adapter, EventCatalogue)
         known = {r.name for r in await info.context.services.catalogues.get(adapter.name, catalogue.event_types)}
         unknown = [e for e in spec.events if e not in known]
         if unknown:
@@ -208,7 +209,7 @@ async def _validate_for_source(info: Info, adapter_name: str, spec: WebhookSpec,
 @mutation
 async def create_webhook(info: Info, input: CreateWebhookInput) -> WebhookPayload:
     adapter = info.context.services.source(input.source)
-    registry = require(adapter, Capability.WEBHOOKS, WebhookRegistry)
+    registry = require(adapter, WebhookRegistry)
     data = {name: getattr(input, name) for name in _FIELD_NAMES}
     # Absent optional fields arrive as None: for a create they mean "not given", except enabled's default.
     data = {k: v for k, v in data.items() if v is not None}
@@ -233,7 +234,7 @@ def _without(spec: WebhookSpec, name: str) -> WebhookSpec:
 async def update_webhook(info: Info, input: UpdateWebhookInput) -> WebhookPayload:
     gid = expect_id(input.id, "Webhook")
     adapter = info.context.services.source(gid.source)
-    registry = require(adapter, Capability.WEBHOOKS, WebhookRegistry)
+    registry = require(adapter, WebhookRegistry)
     spec = _spec(
         {name: getattr(input, name) for name in _FIELD_NAMES if hasattr(input, name)},
         allow_private=_allow_private(info),
@@ -251,7 +252,7 @@ async def update_webhook(info: Info, input: UpdateWebhookInput) -> WebhookPayloa
 @mutation
 async def delete_webhook(info: Info, input: DeleteWebhookInput) -> DeleteWebhookPayload:
     gid = expect_id(input.id, "Webhook")
-    registry = require(info.context.services.source(gid.source), Capability.WEBHOOKS, WebhookRegistry)
+    registry = require(info.context.services.source(gid.source), WebhookRegistry)
     await registry.delete_webhook(gid.native)
     info.context.loaders.clear_source(gid.source)
     return DeleteWebhookPayload(deleted_id=input.id, client_mutation_id=input.client_mutation_id)
@@ -260,7 +261,7 @@ async def delete_webhook(info: Info, input: DeleteWebhookInput) -> DeleteWebhook
 @mutation
 async def ping_webhook(info: Info, input: PingWebhookInput) -> PingWebhookPayload:
     gid = expect_id(input.id, "Webhook")
-    pinger = require(info.context.services.source(gid.source), Capability.PING, WebhookPinger)
+    pinger = require(info.context.services.source(gid.source), WebhookPinger)
     ping = await pinger.ping_webhook(gid.native)
     return PingWebhookPayload(
         type=ping.type,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from gateway.context import Info
+from gateway.domain.records import Capability
 from gateway.errors import BadUserInput
-from gateway.providers.records import Capability
 from resolvers.common import choose_source
 from schema.ids import GlobalId, ascii_number, expect_id
 from schema.types import WorkflowAction, WorkflowRequest

@@ -28,10 +28,11 @@ from typing import Any
 
 import strawberry
 
+from gateway.capabilities import require
 from gateway.context import Info, path_of
+from gateway.domain.ports import Source, Workflow
+from gateway.domain.records import Capability
 from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
-from gateway.providers.base import Adapter, Workflow, require
-from gateway.providers.records import Capability
 from resolvers.common import choose_source
 from resolvers.mutations import mutation
 from resolvers.workflow import action_address, request_address
@@ -153,7 +154,7 @@ def parameters(values: Sequence[ParameterInput] | None, *, field: str = "paramet
     return out
 
 
-def delegation(adapter: Adapter, on_behalf_of: strawberry.ID | None, user_name: str | None) -> dict[str, Any]:
+def delegation(adapter: Source, on_behalf_of: strawberry.ID | None, user_name: str | None) -> dict[str, Any]:
     """WorkflowGen's delegation fields for the operations that take them."""
     body: dict[str, Any] = {}
     if on_behalf_of is not None:
@@ -240,14 +241,14 @@ def explain_refusal(exc: HookgateError, operation: str, source: str, body: dict[
 # -- running an operation and reading back --------------------------------------------------------------------------
 
 
-def _workflow(info: Info, source: str | None) -> tuple[Adapter, Workflow]:
+def _workflow(info: Info, source: str | None) -> tuple[Source, Workflow]:
     adapter = choose_source(info, source, Capability.WORKFLOW)
-    return adapter, require(adapter, Capability.WORKFLOW, Workflow)
+    return adapter, require(adapter, Workflow)
 
 
 async def _run(
     info: Info,
-    adapter: Adapter,
+    adapter: Source,
     workflow: Workflow,
     operation: str,
     body: dict[str, Any],
@@ -268,7 +269,7 @@ async def _run(
     return answer
 
 
-def _read_back_failed(info: Info, adapter: Adapter, field: str, what: str, exc: HookgateError | None) -> None:
+def _read_back_failed(info: Info, adapter: Source, field: str, what: str, exc: HookgateError | None) -> None:
     """Report, for the payload's ``field``, that the write succeeded but its result could not be read back."""
     reason = exc.message if exc is not None else "it is not visible to the gateway's GraphQL user"
     message = f"the write succeeded, but reading {what} back from source '{adapter.name}' failed: {reason}"
@@ -286,7 +287,7 @@ def _read_back_failed(info: Info, adapter: Adapter, field: str, what: str, exc: 
     info.context.add_partial(error, path_of(info, field))
 
 
-async def fresh_request(info: Info, adapter: Adapter, number: int) -> WorkflowRequest:
+async def fresh_request(info: Info, adapter: Source, number: int) -> WorkflowRequest:
     """The request as WorkflowGen has it now; on a failed read, its identity and a partial error."""
     failure: HookgateError | None = None
     try:
@@ -311,7 +312,7 @@ async def fresh_request(info: Info, adapter: Adapter, number: int) -> WorkflowRe
     )
 
 
-async def fresh_action(info: Info, adapter: Adapter, request_number: int, number: int) -> WorkflowAction:
+async def fresh_action(info: Info, adapter: Source, request_number: int, number: int) -> WorkflowAction:
     """The action as WorkflowGen has it now; on a failed read, its identity and a partial error."""
     failure: HookgateError | None = None
     try:
@@ -346,7 +347,7 @@ def delegated(answer: dict[str, Any], body: dict[str, Any]) -> tuple[WorkflowUse
     return user, user_name
 
 
-def _created_number(adapter: Adapter, answer: dict[str, Any]) -> int:
+def _created_number(adapter: Source, answer: dict[str, Any]) -> int:
     """The new request's number in a createRequest answer (``request.number``, or its id ``Request:<n>``)."""
     request = answer.get("request")
     if isinstance(request, dict):

@@ -6,8 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from gateway.providers.breaker import CircuitState
-from gateway.providers.records import Capability
+from gateway.domain.records import Capability, CircuitState
 
 
 @strawberry.enum(description="The kind of backend a source is: the SaaS platform behind it.")

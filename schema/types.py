@@ -18,7 +18,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.context import Info, path_of
-from gateway.providers.records import (
+from gateway.domain.records import (
     DataValueRecord,
     DeliveryDetailRecord,
     DeliveryLogRecord,

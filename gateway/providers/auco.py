@@ -26,11 +26,7 @@ from typing import Any, ClassVar
 import httpx
 
 from gateway.config import AucoSource
-from gateway.errors import BadUserInput, NotFound, UpstreamError, UpstreamTimeout
-from gateway.providers.auth import HeaderAuth
-from gateway.providers.base import Adapter
-from gateway.providers.http import UpstreamClient
-from gateway.providers.records import (
+from gateway.domain.records import (
     UNSET,
     Capability,
     EventTypeRecord,
@@ -39,6 +35,10 @@ from gateway.providers.records import (
     WebhookRecord,
     WebhookSpec,
 )
+from gateway.errors import BadUserInput, NotFound, UpstreamError, UpstreamTimeout
+from gateway.providers.auth import HeaderAuth
+from gateway.providers.base import Adapter
+from gateway.providers.http import UpstreamClient
 
 COMPANY = "/company"
 #: The webhook Auco requires in every list [doc]; it cannot be deleted.

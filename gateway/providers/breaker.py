@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from enum import StrEnum
 
+from gateway.domain.records import CircuitState
 
-class CircuitState(StrEnum):
-    CLOSED = "CLOSED"
-    OPEN = "OPEN"
-    HALF_OPEN = "HALF_OPEN"
+__all__ = ["CircuitBreaker", "CircuitState"]
 
 
 class CircuitBreaker:

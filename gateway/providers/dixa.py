@@ -20,12 +20,7 @@ import httpx
 import orjson
 
 from gateway.config import DixaSource
-from gateway.errors import BadUserInput, NotFound, UpstreamError
-from gateway.parsing import parse_instant
-from gateway.providers.auth import HeaderAuth
-from gateway.providers.base import Adapter
-from gateway.providers.http import UpstreamClient
-from gateway.providers.records import (
+from gateway.domain.records import (
     UNSET,
     Capability,
     DeliveryDetailRecord,
@@ -38,6 +33,11 @@ from gateway.providers.records import (
     WebhookRecord,
     WebhookSpec,
 )
+from gateway.errors import BadUserInput, NotFound, UpstreamError
+from gateway.parsing import parse_instant
+from gateway.providers.auth import HeaderAuth
+from gateway.providers.base import Adapter
+from gateway.providers.http import UpstreamClient
 
 WEBHOOKS = "/v1/webhooks"
 

@@ -24,6 +24,7 @@ import httpx
 import orjson
 
 from gateway.config import DruidSource
+from gateway.domain.records import JSON, Capability, ProbeResult
 from gateway.errors import (
     BadUserInput,
     CircuitOpen,
@@ -35,7 +36,6 @@ from gateway.errors import (
 from gateway.providers.auth import NO_RETRY_ON_401, HeaderAuth, RefreshingTokenAuth
 from gateway.providers.base import Adapter
 from gateway.providers.http import UpstreamClient, default_error_text
-from gateway.providers.records import JSON, Capability, ProbeResult
 
 AUTHENTICATE_PATH = "/api/services/app/WebAPIService/ExternalAuthenticate"
 #: [doc] "The access token is valid 1800 s"; used when the answer has no ``expireInSeconds`` [likely ABP].

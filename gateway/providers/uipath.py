@@ -28,12 +28,7 @@ import httpx
 import orjson
 
 from gateway.config import UiPathSource
-from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
-from gateway.parsing import parse_instant
-from gateway.providers.auth import HeaderAuth, RefreshingTokenAuth
-from gateway.providers.base import Adapter
-from gateway.providers.http import Classify, UpstreamClient, default_error_text
-from gateway.providers.records import (
+from gateway.domain.records import (
     UNSET,
     Capability,
     CustomEventRecord,
@@ -44,6 +39,11 @@ from gateway.providers.records import (
     WebhookRecord,
     WebhookSpec,
 )
+from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
+from gateway.parsing import parse_instant
+from gateway.providers.auth import HeaderAuth, RefreshingTokenAuth
+from gateway.providers.base import Adapter
+from gateway.providers.http import Classify, UpstreamClient, default_error_text
 
 WEBHOOKS = "/odata/Webhooks"
 EVENT_TYPES = f"{WEBHOOKS}/UiPath.Server.Configuration.OData.GetEventTypes()"

@@ -29,6 +29,15 @@ import httpx
 import orjson
 
 from gateway.config import WorkflowGenSource
+from gateway.domain.records import (
+    Capability,
+    DataValueRecord,
+    FileValueRecord,
+    ProbeResult,
+    WorkflowActionRecord,
+    WorkflowRequestRecord,
+    WorkflowUserRecord,
+)
 from gateway.errors import (
     BadUserInput,
     CircuitOpen,
@@ -42,15 +51,6 @@ from gateway.errors import (
 from gateway.parsing import parse_instant
 from gateway.providers.base import Adapter
 from gateway.providers.http import UpstreamClient, build_transport
-from gateway.providers.records import (
-    Capability,
-    DataValueRecord,
-    FileValueRecord,
-    ProbeResult,
-    WorkflowActionRecord,
-    WorkflowRequestRecord,
-    WorkflowUserRecord,
-)
 
 #: The seven operations of the incoming webhook application [doc].
 OPERATIONS: frozenset[str] = frozenset(

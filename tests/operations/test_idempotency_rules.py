@@ -8,6 +8,7 @@ import pytest
 import strawberry
 from strawberry.scalars import JSON
 
+from gateway.domain.records import WebhookRecord
 from gateway.errors import (
     BadUserInput,
     CapabilityUnsupported,
@@ -22,7 +23,6 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.providers.records import WebhookRecord
 from resolvers.idempotency import changed_nothing, check_key, decode_answer, encode_error, encode_payload, fingerprint
 from schema.enums import CancelActionType
 from schema.inputs import CancelActionInput, ParameterInput, UpdateRequestDatasetInput, UpdateWebhookInput

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from gateway.config import sandbox_sources
-from gateway.providers.records import WebhookRecord
+from gateway.domain.records import WebhookRecord
 from schema.ids import encode_id
 from tests.conftest import Sandbox
 from tests.performance.conftest import UIPATH_AUTH, GatewayFactory, add_dixa_subscriptions, add_uipath_webhooks

@@ -16,9 +16,9 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from gateway.domain.records import EventTypeRecord, WebhookRecord
 from gateway.errors import UpstreamError
 from gateway.providers.http import UpstreamClient
-from gateway.providers.records import EventTypeRecord, WebhookRecord
 from schema.enums import Provider
 from schema.ids import encode_id
 from schema.types import EventType, Webhook, WebhookJoins, _Catalogue
@@ -128,7 +128,7 @@ async def test_an_unchanged_answer_is_parsed_once_and_a_changed_one_again(
         return original(body)
 
     adapter._parse_page = counting
-    from gateway.providers.records import WebhookFilter
+    from gateway.domain.records import WebhookFilter
 
     first = await adapter.list_webhooks(WebhookFilter())
     again = await adapter.list_webhooks(WebhookFilter())

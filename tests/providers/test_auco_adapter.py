@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.domain.records import WebhookAuthorization, WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound, UpstreamError, UpstreamTimeout
 from gateway.providers.auco import AucoAdapter, lock_name, new_webhook_id
-from gateway.providers.records import WebhookAuthorization, WebhookFilter, WebhookSpec
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter
 

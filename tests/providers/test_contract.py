@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from gateway.domain.records import ProbeResult, WebhookFilter
 from gateway.errors import CircuitOpen, HookgateError, UpstreamError, UpstreamTimeout
-from gateway.providers.records import ProbeResult, WebhookFilter
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter
 

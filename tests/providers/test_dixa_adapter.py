@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.domain.records import WebhookAuthorization, WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound, UpstreamError
 from gateway.providers.dixa import EVENTS, DixaAdapter, authorization_type
-from gateway.providers.records import WebhookAuthorization, WebhookFilter, WebhookSpec
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from gateway.config import DruidSource, Settings, sandbox_sources
+from gateway.domain.records import Capability
 from gateway.errors import BadUserInput, NotFound, UpstreamError
 from gateway.providers.druid import DruidAdapter
-from gateway.providers.records import Capability
 from gateway.providers.registry import build_adapter
 from tests.conftest import Sandbox
 

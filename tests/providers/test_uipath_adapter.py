@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.domain.records import WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound, UpstreamError
-from gateway.providers.records import WebhookFilter, WebhookSpec
 from gateway.providers.uipath import UiPathAdapter, odata_string, parse_id
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter, record_urls

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gateway.domain.records import WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound
-from gateway.providers.records import WebhookFilter, WebhookSpec
 from gateway.providers.uipath import UiPathAdapter, default_name
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from gateway.config import Settings, WorkflowGenSource, sandbox_sources
+from gateway.domain.records import Capability, WorkflowActionRecord, WorkflowRequestRecord
 from gateway.errors import (
     BadUserInput,
     Forbidden,
@@ -23,7 +24,6 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.providers.records import Capability, WorkflowActionRecord, WorkflowRequestRecord
 from gateway.providers.registry import build_adapter
 from gateway.providers.workflowgen import OPERATIONS, WorkflowGenAdapter
 from tests.conftest import Sandbox

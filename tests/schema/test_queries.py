@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.providers.base import WebhookRegistry
+from gateway.domain.ports import WebhookRegistry
 from schema.ids import encode_id
 from tests.conftest import Sandbox
 from tests.schema.conftest import Run
@@ -99,7 +99,7 @@ async def test_secrets_are_never_returned(run: Run, services: Any) -> None:
     assert "73616e64626f78" not in text
     assert any(n["hasSecret"] for n in result.data["webhooks"]["nodes"])
     registry: WebhookRegistry = services.adapters["uipath"]
-    records = await registry.list_webhooks(__import__("gateway.providers.records").providers.records.WebhookFilter())
+    records = await registry.list_webhooks(__import__("gateway.domain.records").domain.records.WebhookFilter())
     assert "sandbox-uipath-secret" not in repr(records)
 
 

@@ -1,5 +1,7 @@
 """Plain records the adapters return, named after the upstream's concepts and free of any GraphQL.
 
+Part of the neutral domain: this module imports nothing of the rest of Hookgate, nor Strawberry, Starlette or httpx.
+
 ``schema/`` builds its types from these with ``from_record``. Records are frozen, slotted dataclasses: cheap to
 make by the thousand and safe to cache. Secrets never enter a record: an adapter turns them into ``has_secret`` or
 ``authorization_type`` while parsing.
@@ -26,6 +28,14 @@ class Capability(StrEnum):
     CONVERSATIONS = "CONVERSATIONS"
     INBOUND_EVENTS = "INBOUND_EVENTS"
     CUSTOM_EVENTS = "CUSTOM_EVENTS"
+
+
+class CircuitState(StrEnum):
+    """A source's circuit breaker (``gateway/providers/breaker.py``): CLOSED → OPEN → HALF_OPEN → CLOSED or OPEN."""
+
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
 
 
 @dataclass(frozen=True, slots=True)
