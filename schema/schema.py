@@ -22,7 +22,7 @@ from gateway.cache import ResponseCaching
 from gateway.config import Limits, Settings
 from gateway.execution import execution_context_class
 from gateway.extensions import ErrorShaping, ScopeGuard
-from gateway.limits import limit_rules
+from gateway.limits import limit_extensions, limit_rules
 from gateway.observability import GraphQLMetrics
 from resolvers import custom_events, operations
 from resolvers import events as event_resolvers
@@ -280,6 +280,8 @@ def build_schema(settings: Settings | None = None, *, fast_execution: bool | Non
             # NumberLiteralLimit first: it aborts the validation before any other rule reads an over-long number.
             lambda: AddValidationRules([NumberLiteralLimit, *rules]),
             lambda: ValidationCache(maxsize=512),
+            # List variables costed once known, one operation per request, no subscription over HTTP.
+            *limit_extensions(limits),
             ScopeGuard,  # after ValidationCache, whose verdict it overrides for a key without the scope
             # The response cache (gateway/cache.py), after ScopeGuard: only when [cache] enabled, no cost otherwise.
             *([ResponseCaching] if settings is not None and settings.cache.enabled else []),
