@@ -66,7 +66,9 @@ async def test_ping_mutation_reaches_a_subscriber_through_the_sandbox(gateway_fa
     assert all(e["provider"] == "UIPATH" and e["source"] == "uipath" for e in events)
 
 
-async def test_dixa_auco_and_workflowgen_deliveries_land_in_the_log(gateway: Gateway, sandbox: Sandbox) -> None:
+async def test_dixa_auco_and_workflowgen_deliveries_land_in_the_log(gateway_factory: Any, sandbox: Sandbox) -> None:
+    # The webhooks point at the gateway itself, on loopback: allowed by configuration, as the sandbox mode does.
+    gateway: Gateway = gateway_factory(webhooks={"allow_private_urls": True})
     await _mutate(
         gateway,
         CREATE,
