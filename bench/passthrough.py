@@ -29,9 +29,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.providers.dixa import EVENTS as DIXA_EVENTS
-from gateway.providers.dixa import event_group as dixa_group
-from gateway.providers.workflowgen import ACTION_FIELDS, REQUEST_FIELDS
+from gateway.providers.dixa.catalogue import EVENTS as DIXA_EVENTS
+from gateway.providers.dixa.catalogue import event_group as dixa_group
+from gateway.providers.workflowgen.adapter import ACTION_FIELDS, REQUEST_FIELDS
 
 UIPATH_AUTH = {"Authorization": "Bearer sandbox-uipath-token"}
 DIXA_AUTH = {"Authorization": "sandbox-dixa-key"}

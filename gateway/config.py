@@ -10,27 +10,18 @@ Errors name the key (``sources.uipath.token``) and what is wrong with it; :func:
 
 from __future__ import annotations
 
-import base64
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-Kind = Literal["uipath", "workflowgen", "druid", "dixa", "auco"]
-KINDS: tuple[Kind, ...] = ("uipath", "workflowgen", "druid", "dixa", "auco")
+from gateway.providers.registry import KITS
+from gateway.providers.source import Secret, SourceBase
+
 Scope = Literal["read", "write", "admin"]
 
 
@@ -38,141 +29,11 @@ class ConfigError(Exception):
     """The configuration is unusable. The message lists each bad key; it never contains a secret."""
 
 
-def _resolve_env_reference(value: Any) -> Any:
-    """``env:NAME`` → the value of environment variable NAME (missing or empty is an error naming NAME)."""
-    if isinstance(value, str) and value.startswith("env:"):
-        name = value[4:]
-        if not name:
-            raise ValueError("'env:' must be followed by an environment variable name")
-        resolved = os.environ.get(name)
-        if not resolved:
-            raise ValueError(f"environment variable {name} is not set")
-        return resolved
-    if isinstance(value, SecretStr):
-        return value
-    return value
-
-
-Secret = Annotated[SecretStr, BeforeValidator(_resolve_env_reference)]
-
-
-def _strip_slash(url: str) -> str:
-    url = url.strip()
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("must be an absolute http(s) URL")
-    return url.rstrip("/")
-
-
-Url = Annotated[str, BeforeValidator(lambda v: _strip_slash(v) if isinstance(v, str) else v)]
-
-
-def _check_standard_secret(value: SecretStr | None) -> SecretStr | None:
-    """A Standard Webhooks secret is base64, optionally prefixed ``whsec_`` (the spec's convention)."""
-    if value is not None:
-        raw = value.get_secret_value().removeprefix("whsec_")
-        try:
-            decoded = base64.b64decode(raw + "==", validate=False)
-        except ValueError:
-            decoded = b""
-        if not decoded:
-            raise ValueError("must be a Standard Webhooks secret: whsec_ followed by base64")
-    return value
-
-
-class SourceBase(BaseModel):
-    """Keys every source has. ``timeout_s`` bounds one upstream call for one field, retries included."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    base_url: Url
-    timeout_s: float = Field(10.0, gt=0, le=300)
-    connect_timeout_s: float = Field(3.0, gt=0, le=60)
-    max_concurrency: int = Field(32, ge=1, le=1000)
-    retries: int = Field(2, ge=0, le=10, description="retries for reads only; mutations are never retried")
-    breaker_failures: int = Field(5, ge=1, le=1000)
-    breaker_reset_s: float = Field(30.0, gt=0, le=3600)
-    max_batch: int = Field(100, ge=1, le=1000, description="most ids in one batched upstream lookup")
-    sandbox: bool = False
-
-
-class UiPathSource(SourceBase):
-    kind: Literal["uipath"] = "uipath"
-    token: Secret | None = None
-    client_id: str | None = None
-    client_secret: Secret | None = None
-    identity_url: Url | None = None
-    scope: str = "OR.Webhooks"
-    webhook_secret: Secret | None = None
-
-    @model_validator(mode="after")
-    def _one_auth(self) -> UiPathSource:
-        oauth = (self.client_id, self.client_secret, self.identity_url)
-        if self.token is None and not all(oauth):
-            raise ValueError("set either token, or client_id + client_secret + identity_url")
-        return self
-
-
-class WorkflowGenSource(SourceBase):
-    kind: Literal["workflowgen"] = "workflowgen"
-    hook_token: Secret
-    graphql_username: str | None = None
-    graphql_password: Secret | None = None
-    impersonate_username: str | None = None
-    # WorkflowGen has no outbound signature scheme; deliveries to /hooks are accepted only when signed per
-    # Standard Webhooks (https://www.standardwebhooks.com) with this secret.
-    standard_webhooks_secret: Secret | None = None
-
-    _standard = field_validator("standard_webhooks_secret")(_check_standard_secret)
-
-
-class DruidSource(SourceBase):
-    kind: Literal["druid"] = "druid"
-    endpoints_url: Url
-    token: Secret | None = None
-    username: str | None = None
-    password: Secret | None = None
-    tenant: str | None = None
-    bot_id: str | None = None
-    # As for WorkflowGen: DRUID documents no outbound signature, so /hooks accepts Standard Webhooks only.
-    standard_webhooks_secret: Secret | None = None
-
-    _standard = field_validator("standard_webhooks_secret")(_check_standard_secret)
-
-    @model_validator(mode="after")
-    def _one_auth(self) -> DruidSource:
-        if self.token is None and not all((self.username, self.password, self.tenant)):
-            raise ValueError("set either token, or username + password + tenant")
-        return self
-
-
-class DixaSource(SourceBase):
-    kind: Literal["dixa"] = "dixa"
-    api_key: Secret
-    webhook_secret_key: Secret | None = None
-
-    @field_validator("webhook_secret_key")
-    @classmethod
-    def _hex(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            try:
-                bytes.fromhex(value.get_secret_value())
-            except ValueError:
-                raise ValueError("must be hexadecimal (Dixa's secretKey)") from None
-        return value
-
-
-class AucoSource(SourceBase):
-    kind: Literal["auco"] = "auco"
-    private_key: Secret
-    public_key: Secret
-    webhook_header_key: str | None = None
-    webhook_header_value: Secret | None = None
-
-
-SourceConfig = Annotated[
-    UiPathSource | WorkflowGenSource | DruidSource | DixaSource | AucoSource,
-    Field(discriminator="kind"),
-]
+#: The ``[sources.NAME]`` union, one model per registered provider kind, told apart by ``kind``.
+if TYPE_CHECKING:
+    SourceConfig = SourceBase
+else:
+    SourceConfig = Annotated[Union[tuple(kit.config for kit in KITS.values())], Field(discriminator="kind")]  # noqa: UP007
 
 
 class ApiKey(BaseModel):
@@ -303,7 +164,7 @@ def describe_validation_error(error: ValidationError) -> str:
         loc = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
         # Discriminated unions put the kind into the location ("sources.uipath.uipath.token"): drop it.
         parts = loc.split(".")
-        if len(parts) >= 3 and parts[0] == "sources" and parts[2] in KINDS:
+        if len(parts) >= 3 and parts[0] == "sources" and parts[2] in KITS:
             del parts[2]
         message = item["msg"].removeprefix("Value error, ")
         lines.append(f"{'.'.join(parts) or '(top level)'}: {message}")
@@ -332,21 +193,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, overrides: Mapping
 def sandbox_sources(sandbox_url: str) -> dict[str, dict[str, Any]]:
     """One source of each kind, named after the kind, pointed at a sandbox served at ``sandbox_url``."""
     base = sandbox_url.rstrip("/")
-    return {
-        "uipath": {"kind": "uipath", "base_url": f"{base}/uipath", "token": "sandbox-uipath-token",
-                   "webhook_secret": "sandbox-uipath-secret", "sandbox": True},
-        "workflowgen": {"kind": "workflowgen", "base_url": f"{base}/workflowgen", "hook_token": "sandbox-wfgen-token",
-                        "graphql_username": "wfgen_admin", "graphql_password": "sandbox",
-                        "standard_webhooks_secret": "whsec_c2FuZGJveC13b3JrZmxvd2dlbi1zZWNyZXQ=", "sandbox": True},
-        "druid": {"kind": "druid", "base_url": f"{base}/druid", "endpoints_url": f"{base}/druid",
-                  "username": "sandbox", "password": "sandbox", "tenant": "Documentation", "bot_id": "bot-1",
-                  "sandbox": True},
-        "dixa": {"kind": "dixa", "base_url": f"{base}/dixa", "api_key": "sandbox-dixa-key",
-                 "webhook_secret_key": "73616e64626f78", "sandbox": True},
-        "auco": {"kind": "auco", "base_url": f"{base}/auco/v1.5/ext", "private_key": "prk_sandbox",
-                 "public_key": "puk_sandbox", "webhook_header_key": "X-Auco-Token",
-                 "webhook_header_value": "sandbox-auco-token", "sandbox": True},
-    }  # fmt: skip
+    return {kind: kit.sandbox(base) for kind, kit in KITS.items()}
 
 
 def with_sandbox_sources(settings: Settings, sandbox_url: str) -> Settings:

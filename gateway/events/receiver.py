@@ -21,25 +21,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
-from datetime import datetime
 from typing import Any, Final
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.config import AucoSource, DixaSource, SourceConfig, UiPathSource
+from gateway.config import SourceConfig
 from gateway.events.signatures import SignatureError, verify
-from gateway.parsing import parse_instant
-from gateway.providers.dixa import EVENTS as DIXA_EVENTS
+from gateway.providers.registry import kit_of
 from gateway.services import Services
 from gateway.store import NewEvent, StoreError
 
 log = logging.getLogger("hookgate.events")
 
-# Event types and ids come from the provider's body: bounded, so that a hostile-but-signed body cannot bloat indexes.
-MAX_NAME: Final = 200
 UNKNOWN_TYPE: Final = "unknown"
 PUBLISH_TIMEOUT_S: Final = 1.0
 
@@ -111,62 +106,16 @@ def normalise(
     stable across redeliveries of the same bytes (two distinct notifications with byte-identical bodies would be kept
     once; Auco bodies name the document, status and signer, so that would be the same notification).
     """
-    kind = config.kind
-    event_type: str | None
-    event_id: str | None
-    occurred: datetime | None
-    if isinstance(config, UiPathSource):
-        event_type = _text(_field(payload, "Type", "type"))
-        event_id = _text(_field(payload, "EventId", "eventId"))
-        occurred = parse_instant(_field(payload, "Timestamp", "timestamp", "EventTime"))
-    elif isinstance(config, DixaSource):
-        fqn = _text(payload.get("event_fqn"))
-        # Deliveries say CONVERSATION_CREATED; the catalogue (and subscription filters) say ConversationCreated.
-        event_type = DIXA_EVENT_NAMES.get(fqn, fqn) if fqn else None
-        event_id = _text(payload.get("event_id"))
-        occurred = parse_instant(payload.get("event_timestamp"))
-    elif isinstance(config, AucoSource):
-        # The adapter's catalogue names: "document.<STATUS>" and "package.<STATUS>" (package bodies carry "package").
-        group = "package" if "package" in payload else "document"
-        status = _text(payload.get("status"))
-        event_type = f"{group}.{status.upper()}" if status else None
-        event_id = None
-        occurred = None
-    else:
-        # Standard Webhooks payloads are {"type", "timestamp", "data"}; the message id is the idempotency key.
-        event_type = _text(payload.get("type"))
-        event_id = _text(headers.get("webhook-id"))
-        occurred = parse_instant(payload.get("timestamp"))
+    # The kind reads its own deliveries (gateway/providers/<kind>/inbound.py), through the registry.
+    read = kit_of(config.kind).normalise(payload, headers)
+    event_type, event_id, occurred = read.type, read.event_id, read.occurred_at
     if event_id is None:
         event_id = "sha256:" + hashlib.sha256(body).hexdigest()
     return NewEvent(
         source=source,
-        provider=kind,
+        provider=config.kind,
         type=event_type or UNKNOWN_TYPE,
         payload=payload,
         provider_event_id=event_id,
         occurred_at=occurred,
     )
-
-
-def _fqn(name: str) -> str:
-    """``SLAEvaluationPending`` → ``SLA_EVALUATION_PENDING``: Dixa's fully qualified name of a catalogue event."""
-    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", re.sub(r"([a-z])([A-Z])", r"\1_\2", name)).upper()
-
-
-DIXA_EVENT_NAMES: dict[str, str] = {_fqn(name): name for name in DIXA_EVENTS}
-
-
-def _field(payload: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        if payload.get(name) is not None:
-            return payload[name]
-    return None
-
-
-def _text(value: Any) -> str | None:
-    """A short identifier from a JSON value: strings and integers only (a float or an object is no id)."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
-    return text[:MAX_NAME] or None

@@ -8,12 +8,14 @@ never see this class: they hold sources as the port and reach capabilities throu
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from gateway.config import SourceBase
+import httpx
+
 from gateway.domain.records import Capability, CircuitState, ProbeResult
 from gateway.errors import CircuitOpen, HookgateError, UpstreamTimeout, UpstreamUnavailable
 from gateway.providers.http import UpstreamClient
+from gateway.providers.source import SourceBase
 
 
 class Adapter:
@@ -26,6 +28,14 @@ class Adapter:
         self.name = name
         self.config = config
         self.http = http
+
+    @classmethod
+    def create(
+        cls, name: str, config: Any, *, transport: httpx.AsyncBaseTransport | None = None, **extras: Any
+    ) -> Adapter:
+        """Build the adapter and its upstream client from the kind's config model. ``transport`` replaces the
+        network (tests); ``extras`` are collaborators some kinds take (Auco's ``lock``) and others ignore."""
+        raise NotImplementedError
 
     @property
     def sandbox(self) -> bool:

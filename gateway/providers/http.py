@@ -30,7 +30,6 @@ import stamina
 from httpx_aiohttp import AiohttpTransport
 
 from gateway.cache import note_read
-from gateway.config import SourceBase
 from gateway.errors import (
     BadUserInput,
     CircuitOpen,
@@ -44,6 +43,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.providers.breaker import CircuitBreaker
+from gateway.providers.source import SourceBase
 
 T = TypeVar("T")
 ErrorText = Callable[[httpx.Response], str | None]

@@ -1,32 +1,51 @@
-"""Maps a source's ``kind`` to its adapter class: the only module that imports the adapters."""
+"""Provider kinds by name: the only module that imports the kinds' packages.
+
+Adding a kind is one package (``gateway/providers/<kind>/``, see docs/adding-a-provider.md) and its ``KIT`` in
+:data:`KITS` below. Each kit is checked as it registers (:func:`~gateway.providers.kit.check_kit`): an adapter
+lacking a method of a capability it declares stops the gateway at import, naming the kind and the method.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
 import httpx
 
-from gateway.config import SourceBase
-from gateway.providers.auco import AucoAdapter
+from gateway.providers import auco, dixa, druid, uipath, workflowgen
 from gateway.providers.base import Adapter
-from gateway.providers.dixa import DixaAdapter
-from gateway.providers.druid import DruidAdapter
-from gateway.providers.uipath import UiPathAdapter
-from gateway.providers.workflowgen import WorkflowGenAdapter
+from gateway.providers.kit import Kit, KitError, check_kit
+from gateway.providers.source import SourceBase
 
-ADAPTERS: dict[str, Any] = {
-    "uipath": UiPathAdapter,
-    "workflowgen": WorkflowGenAdapter,
-    "druid": DruidAdapter,
-    "dixa": DixaAdapter,
-    "auco": AucoAdapter,
-}
+
+def register(*kits: Kit[Any]) -> Mapping[str, Kit[Any]]:
+    """The kits by kind, each checked; KitError for a bad kit or a kind registered twice."""
+    by_kind: dict[str, Kit[Any]] = {}
+    for kit in kits:
+        if kit.kind in by_kind:
+            raise KitError(f"provider kind {kit.kind!r} is registered twice")
+        by_kind[kit.kind] = check_kit(kit)
+    return MappingProxyType(by_kind)
+
+
+#: Every provider kind, in the order the sandbox's sources and the schema's enum list them.
+KITS: Final[Mapping[str, Kit[Any]]] = register(
+    uipath.KIT,
+    workflowgen.KIT,
+    druid.KIT,
+    dixa.KIT,
+    auco.KIT,
+)
+
+
+def kit_of(kind: str) -> Kit[Any]:
+    """The kit of a registered kind (configured sources are validated against :data:`KITS`, so it exists)."""
+    return KITS[kind]
 
 
 def build_adapter(
     name: str, config: SourceBase, *, transport: httpx.AsyncBaseTransport | None = None, **extras: Any
 ) -> Adapter:
     """The adapter for one configured source. ``extras`` are collaborators some kinds take (a lock factory...)."""
-    kind: str = config.kind  # type: ignore[attr-defined]
-    adapter: Adapter = ADAPTERS[kind].create(name, config, transport=transport, **extras)
-    return adapter
+    return kit_of(config.kind).adapter.create(name, config, transport=transport, **extras)

@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 
 from gateway.config import Settings, SourceConfig
-from gateway.events.signatures import (
+from gateway.events.signatures import verify
+from gateway.providers.dixa.inbound import signature as dixa_signature
+from gateway.providers.inbound import (
     InvalidSignature,
     MalformedSignature,
     MissingSignature,
     NotConfigured,
     SignatureError,
     StaleSignature,
-    dixa_signature,
     standard_signature,
-    uipath_signature,
-    verify,
 )
+from gateway.providers.uipath.inbound import signature as uipath_signature
 from tests.events.conftest import (
     DIXA_KEY,
     UIPATH_SECRET,

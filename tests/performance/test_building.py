@@ -143,7 +143,7 @@ async def test_an_unchanged_answer_is_parsed_once_and_a_changed_one_again(
 
 async def test_a_failed_first_read_is_retried_as_configured() -> None:
     """The first attempt is outside stamina; a retryable failure goes on through it, up to ``retries + 1`` calls."""
-    from gateway.config import UiPathSource
+    from gateway.providers.uipath.config import UiPathSource
 
     seen: list[str] = []
 

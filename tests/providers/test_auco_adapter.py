@@ -13,7 +13,7 @@ import pytest
 
 from gateway.domain.records import WebhookAuthorization, WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound, UpstreamError, UpstreamTimeout
-from gateway.providers.auco import AucoAdapter, lock_name, new_webhook_id
+from gateway.providers.auco.adapter import AucoAdapter, lock_name, new_webhook_id
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter
 

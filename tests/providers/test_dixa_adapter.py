@@ -10,7 +10,8 @@ import pytest
 
 from gateway.domain.records import WebhookAuthorization, WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound, UpstreamError
-from gateway.providers.dixa import EVENTS, DixaAdapter, authorization_type
+from gateway.providers.dixa.adapter import DixaAdapter, authorization_type
+from gateway.providers.dixa.catalogue import EVENTS
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter
 

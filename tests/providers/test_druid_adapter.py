@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.config import DruidSource, Settings, sandbox_sources
+from gateway.config import Settings, sandbox_sources
 from gateway.domain.records import Capability
 from gateway.errors import BadUserInput, NotFound, UpstreamError
-from gateway.providers.druid import DruidAdapter
+from gateway.providers.druid.adapter import DruidAdapter
+from gateway.providers.druid.config import DruidSource
 from gateway.providers.registry import build_adapter
 from tests.conftest import Sandbox
 

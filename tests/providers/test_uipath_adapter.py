@@ -10,7 +10,7 @@ import pytest
 
 from gateway.domain.records import WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound, UpstreamError
-from gateway.providers.uipath import UiPathAdapter, odata_string, parse_id
+from gateway.providers.uipath.adapter import UiPathAdapter, odata_string, parse_id
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter, record_urls
 

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.domain.records import WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound
-from gateway.providers.uipath import UiPathAdapter, default_name
+from gateway.providers.uipath.adapter import UiPathAdapter, default_name
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter
 

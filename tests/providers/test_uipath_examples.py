@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.providers.uipath import UiPathAdapter
+from gateway.providers.uipath.adapter import UiPathAdapter
 from tests.conftest import Sandbox
 from tests.providers.conftest import MakeAdapter
 

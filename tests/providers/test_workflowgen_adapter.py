@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.config import Settings, WorkflowGenSource, sandbox_sources
+from gateway.config import Settings, sandbox_sources
 from gateway.domain.records import Capability, WorkflowActionRecord, WorkflowRequestRecord
 from gateway.errors import (
     BadUserInput,
@@ -25,7 +25,8 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.providers.registry import build_adapter
-from gateway.providers.workflowgen import OPERATIONS, WorkflowGenAdapter
+from gateway.providers.workflowgen.adapter import OPERATIONS, WorkflowGenAdapter
+from gateway.providers.workflowgen.config import WorkflowGenSource
 from tests.conftest import Sandbox
 
 GRAPHQL = "POST /wfgen/graphql"

@@ -6,8 +6,8 @@ whole list, serialised per Auco account by a lock (across replicas when the app 
 in-process lock otherwise) so that two concurrent writes never lose one another's change.
 
 Auco webhooks have no events and no enabled flag: each receives every notification, so records say
-``subscribe_to_all_events=True`` and ``events=()``. Auco has no event-type endpoint: :data:`EVENT_TYPES` is the
-documented list of document and package statuses.
+``subscribe_to_all_events=True`` and ``events=()``. Auco has no event-type endpoint: the kind's catalogue
+(:data:`~gateway.providers.auco.catalogue.CATALOGUE`) is the documented list of document and package statuses.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from gateway.config import AucoSource
 from gateway.domain.records import (
     UNSET,
     Capability,
@@ -36,6 +35,8 @@ from gateway.domain.records import (
     WebhookSpec,
 )
 from gateway.errors import BadUserInput, NotFound, UpstreamError, UpstreamTimeout
+from gateway.providers.auco.catalogue import CATALOGUE
+from gateway.providers.auco.config import AucoSource
 from gateway.providers.auth import HeaderAuth
 from gateway.providers.base import Adapter
 from gateway.providers.http import UpstreamClient
@@ -46,22 +47,6 @@ DEFAULT_ID = "default"
 
 #: A lock factory: ``lock(name)`` is held while one read-modify-write of the list runs.
 LockFactory = Callable[[str], AbstractAsyncContextManager[None]]
-
-# Auco's notification statuses [doc] are its event catalogue. They are named "<group>.<STATUS>" here, because the two
-# groups share names (CREATE, REJECTED...) that mean different things for a document and for a package.
-DOCUMENT_STATUSES: tuple[str, ...] = ("CREATE", "FINISH", "NOTIFICATION", "REJECT", "REJECTED", "BLOCKED", "EXPIRED")
-PACKAGE_STATUSES: tuple[str, ...] = (
-    "CREATE",
-    "NOTIFICATION",
-    "SIGNED_PACKAGE",
-    "DOCUMENT_REJECT",
-    "REJECTED",
-    "BLOCKED",
-)
-EVENT_TYPES: tuple[tuple[str, str], ...] = tuple(
-    [(f"document.{status}", "document") for status in DOCUMENT_STATUSES]
-    + [(f"package.{status}", "package") for status in PACKAGE_STATUSES]
-)
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -169,7 +154,7 @@ class AucoAdapter(Adapter):
 
     async def event_types(self) -> list[EventTypeRecord]:
         """The documented statuses; Auco has no endpoint for them."""
-        return [EventTypeRecord(provider=self.kind, source=self.name, name=n, group=g) for n, g in EVENT_TYPES]
+        return [EventTypeRecord(provider=self.kind, source=self.name, name=n, group=g) for n, g in CATALOGUE]
 
     # -- writes: read-modify-write of the whole list, under the account's lock -------------------------------------
 

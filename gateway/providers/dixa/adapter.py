@@ -2,7 +2,7 @@
 
 Dixa has no batch read and no filters on its list, so reads by id are one GET per distinct id, run concurrently
 (the source's ``max_concurrency`` bounds them), and list filters are applied here. Dixa has no event-type endpoint
-either: the 32 documented events are this module's :data:`EVENTS`.
+either: the 32 documented events are the kind's catalogue (:data:`~gateway.providers.dixa.catalogue.EVENTS`).
 
 Credentials for deliveries are write-only. Dixa answers them folded into ``headers.Authorization`` ("Basic ..." or
 "Bearer ..."); the record keeps only which kind it is, never the value, and ``secretKey`` becomes ``has_secret``.
@@ -19,7 +19,6 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 import orjson
 
-from gateway.config import DixaSource
 from gateway.domain.records import (
     UNSET,
     Capability,
@@ -37,53 +36,14 @@ from gateway.errors import BadUserInput, NotFound, UpstreamError
 from gateway.parsing import parse_instant
 from gateway.providers.auth import HeaderAuth
 from gateway.providers.base import Adapter
+from gateway.providers.dixa.catalogue import CATALOGUE, EVENTS
+from gateway.providers.dixa.config import DixaSource
 from gateway.providers.http import UpstreamClient
 
 WEBHOOKS = "/v1/webhooks"
 
-#: The 32 events a subscription may name [doc], in the documented order.
-EVENTS: tuple[str, ...] = (
-    "ConversationCreated",
-    "ConversationPending",
-    "ConversationOpen",
-    "ConversationClosed",
-    "ConversationAbandoned",
-    "ConversationEnqueued",
-    "ConversationAssigned",
-    "ConversationUnassigned",
-    "ConversationTransferred",
-    "ConversationPendingExpired",
-    "ConversationMessageAdded",
-    "ConversationNoteAdded",
-    "ConversationTagAdded",
-    "ConversationTagRemoved",
-    "ConversationRated",
-    "ConversationCustomAttributeUpdated",
-    "ConversationEndUserReplaced",
-    "ConversationMessageDeliveryDelivered",
-    "ConversationMessageDeliveryInfo",
-    "ConversationMessageDeliveryFailed",
-    "ConversationMessageDeliverySeen",
-    "ConversationMessageDeliverySent",
-    "ConversationMessageDeliverySpamComplaint",
-    "SLAEvaluationPending",
-    "SLAEvaluationAchieved",
-    "SLAEvaluationBreached",
-    "SLAEvaluationVoided",
-    "AgentBannedEnduser",
-    "AgentUnbannedEnduser",
-    "AgentBannedIp",
-    "AgentUnbannedIp",
-    "TypingStarted",
-)
-#: An event's group is its leading word. SLAEvaluation is one word here, so it is matched before anything else.
-GROUPS: tuple[str, ...] = ("SLAEvaluation", "Conversation", "Agent", "Typing")
 _EVENT_SET = frozenset(EVENTS)
 _MAX_PAGES = 1000
-
-
-def event_group(event: str) -> str:
-    return next((group for group in GROUPS if event.startswith(group)), event)
 
 
 def subscription_id(value: str) -> str | None:
@@ -190,7 +150,7 @@ class DixaAdapter(Adapter):
 
     async def event_types(self) -> list[EventTypeRecord]:
         """The documented catalogue: Dixa has no endpoint for it."""
-        return [EventTypeRecord(provider=self.kind, source=self.name, name=e, group=event_group(e)) for e in EVENTS]
+        return [EventTypeRecord(provider=self.kind, source=self.name, name=n, group=g) for n, g in CATALOGUE]
 
     async def delivery_statuses(self, provider_id: str) -> list[DeliveryStatusRecord] | None:
         """The last delivery per subscribed event; None when the subscription does not exist."""

@@ -23,7 +23,6 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from gateway.config import DruidSource
 from gateway.domain.records import JSON, Capability, ProbeResult
 from gateway.errors import (
     BadUserInput,
@@ -35,6 +34,7 @@ from gateway.errors import (
 )
 from gateway.providers.auth import NO_RETRY_ON_401, HeaderAuth, RefreshingTokenAuth
 from gateway.providers.base import Adapter
+from gateway.providers.druid.config import DruidSource
 from gateway.providers.http import UpstreamClient, default_error_text
 
 AUTHENTICATE_PATH = "/api/services/app/WebAPIService/ExternalAuthenticate"

@@ -27,7 +27,6 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 import orjson
 
-from gateway.config import UiPathSource
 from gateway.domain.records import (
     UNSET,
     Capability,
@@ -44,6 +43,7 @@ from gateway.parsing import parse_instant
 from gateway.providers.auth import HeaderAuth, RefreshingTokenAuth
 from gateway.providers.base import Adapter
 from gateway.providers.http import Classify, UpstreamClient, default_error_text
+from gateway.providers.uipath.config import UiPathSource
 
 WEBHOOKS = "/odata/Webhooks"
 EVENT_TYPES = f"{WEBHOOKS}/UiPath.Server.Configuration.OData.GetEventTypes()"

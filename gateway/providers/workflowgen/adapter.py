@@ -28,7 +28,6 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from gateway.config import WorkflowGenSource
 from gateway.domain.records import (
     Capability,
     DataValueRecord,
@@ -51,6 +50,7 @@ from gateway.errors import (
 from gateway.parsing import parse_instant
 from gateway.providers.base import Adapter
 from gateway.providers.http import UpstreamClient, build_transport
+from gateway.providers.workflowgen.config import WorkflowGenSource
 
 #: The seven operations of the incoming webhook application [doc].
 OPERATIONS: frozenset[str] = frozenset(

@@ -1,0 +1,106 @@
+"""Dixa's deliveries: ``X-DIXA-SIGNATURE: t=<epoch ms>,v1=<hex>`` with v1 =
+``hex(HMAC-SHA256(key=bytes.fromhex(webhook_secret_key), msg=f"{t}." + raw body))``; ``t`` within 5 minutes of our
+clock.
+
+Bodies say ``event_fqn: CONVERSATION_CREATED``; the catalogue (and subscription filters) say ``ConversationCreated``,
+so the event is recorded under the catalogue's name. ``event_id`` is the dedupe key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from gateway.parsing import parse_instant
+from gateway.providers.dixa.catalogue import EVENTS
+from gateway.providers.dixa.config import DixaSource
+from gateway.providers.inbound import (
+    MAX_SIGNATURE_HEADER,
+    TOLERANCE_S,
+    InvalidSignature,
+    MalformedSignature,
+    MissingSignature,
+    Normalised,
+    NotConfigured,
+    StaleSignature,
+    text,
+)
+
+HEADER: Final = "x-dixa-signature"
+
+
+def signature(secret_key_hex: str, body: bytes, timestamp_ms: int) -> str:
+    """The ``X-DIXA-SIGNATURE`` value Dixa sends for ``body`` at ``timestamp_ms``."""
+    mac = hmac.new(bytes.fromhex(secret_key_hex), f"{timestamp_ms}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp_ms},v1={mac}"
+
+
+def _parse(header: str) -> tuple[str, list[bytes]]:
+    """``t`` (as sent, since it is signed as text) and every ``v1`` digest; MalformedSignature otherwise."""
+    if len(header) > MAX_SIGNATURE_HEADER:
+        raise MalformedSignature("X-DIXA-SIGNATURE is too long")
+    timestamp: str | None = None
+    digests: list[bytes] = []
+    for part in header.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep:
+            raise MalformedSignature("X-DIXA-SIGNATURE must be t=<epoch ms>,v1=<hex>")
+        if name == "t":
+            # ASCII digits only: str.isdigit() would accept other scripts' digits, which int() then reads.
+            if timestamp is not None or not (value.isascii() and value.isdigit()) or len(value) > 16:
+                raise MalformedSignature("X-DIXA-SIGNATURE has a bad t= timestamp")
+            timestamp = value
+        elif name == "v1":
+            if len(value) != 64 or not value.isascii():
+                raise MalformedSignature("X-DIXA-SIGNATURE has a bad v1= signature")
+            try:
+                digests.append(bytes.fromhex(value))
+            except ValueError:
+                raise MalformedSignature("X-DIXA-SIGNATURE has a bad v1= signature") from None
+        # Other names (a future v2) are ignored, as signature schemes of this family expect.
+    if timestamp is None or not digests:
+        raise MalformedSignature("X-DIXA-SIGNATURE must be t=<epoch ms>,v1=<hex>")
+    return timestamp, digests
+
+
+def verify(source: str, config: DixaSource, headers: Mapping[str, str], body: bytes, now: float) -> None:
+    if config.webhook_secret_key is None:
+        raise NotConfigured(
+            f"source '{source}' has no webhook_secret_key: set sources.{source}.webhook_secret_key to the "
+            "subscription's secretKey (hex) to accept its deliveries"
+        )
+    header = headers.get(HEADER)
+    if header is None:
+        raise MissingSignature("missing X-DIXA-SIGNATURE header")
+    timestamp, digests = _parse(header)
+    if abs(now * 1000 - int(timestamp)) > TOLERANCE_S * 1000:
+        raise StaleSignature("X-DIXA-SIGNATURE timestamp is more than 5 minutes away from now")
+    key = bytes.fromhex(config.webhook_secret_key.get_secret_value())
+    expected = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).digest()
+    # Every candidate is compared, so the time taken does not reveal which one matched.
+    matched = False
+    for digest in digests:
+        matched |= hmac.compare_digest(digest, expected)
+    if not matched:
+        raise InvalidSignature("X-DIXA-SIGNATURE does not match the body")
+
+
+def fqn(name: str) -> str:
+    """``SLAEvaluationPending`` → ``SLA_EVALUATION_PENDING``: Dixa's fully qualified name of a catalogue event."""
+    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", re.sub(r"([a-z])([A-Z])", r"\1_\2", name)).upper()
+
+
+#: A delivery's ``event_fqn`` → the catalogue's name of the event.
+EVENT_NAMES: Final[Mapping[str, str]] = {fqn(name): name for name in EVENTS}
+
+
+def normalise(payload: Mapping[str, Any], headers: Mapping[str, str]) -> Normalised:
+    name = text(payload.get("event_fqn"))
+    return Normalised(
+        type=EVENT_NAMES.get(name, name) if name else None,
+        event_id=text(payload.get("event_id")),
+        occurred_at=parse_instant(payload.get("event_timestamp")),
+    )

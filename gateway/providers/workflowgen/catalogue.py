@@ -1,0 +1,6 @@
+"""WorkflowGen's event catalogue: none. WorkflowGen delivers nothing of its own; Standard Webhooks deliveries name
+their sender's types, which are recorded as given."""
+
+from __future__ import annotations
+
+CATALOGUE: tuple[tuple[str, str], ...] = ()
