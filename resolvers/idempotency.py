@@ -1,126 +1,72 @@
-"""``Idempotency-Key`` for mutations: the first answer is kept 24 h and replayed, and a write is sent at most once.
+"""``Idempotency-Key`` on the resolver side: a mutation's payload as stored JSON and back, and the GraphQL checks.
 
-Every mutation resolver runs through :func:`run_idempotent` (see ``resolvers/mutations.py``). Without the header it
-simply runs the mutation: nothing is stored, and the gateway never retries a write by itself. With the header:
+The rules (claims, leases, waits, what is released and what is recorded) are in ``gateway/idempotency.py``; every
+mutation resolver goes through :func:`run_idempotent` (see ``resolvers/mutations.py``).
 
-- **Who and what.** The record is ``(scope, key)`` with scope = the API key's principal name, so two clients never
-  see each other's answers. The request is identified by a fingerprint: sha256 of the mutation's name and the
-  canonical JSON of its whole input (sorted keys, ``clientMutationId`` included, fields left out of an update
-  omitted, explicit nulls kept). The key is 1 to 255 printable ASCII characters; otherwise ``BAD_USER_INPUT``
-  naming ``Idempotency-Key``. One key covers one mutation field: a document selecting several mutation fields
-  with a key is refused before any of them runs (a retry of such a document could not be matched field by field).
-- **First request** (the store says STARTED): run the mutation, then store its answer for 24 h. The answer is the
-  payload object itself, serialised as tagged JSON (:func:`encode_payload`) and rebuilt on replay
-  (:func:`decode_payload`), so a repeat may select other fields of the payload than the first did. Nested fields
-  that load something (``WorkflowAction.request``, ``Webhook.eventTypes``...) are reads and are resolved afresh.
-- **Repeat with the same input** (COMPLETED): the stored answer, without any upstream call, and the response
-  carries ``Idempotent-Replayed: true``. **While the first still runs** (IN_PROGRESS): wait for it up to
-  :data:`WAIT_S` and answer what it answered; if it does not finish in time, ``BAD_USER_INPUT`` with
-  ``reason: IDEMPOTENCY_KEY_IN_PROGRESS`` (retry later with the same key). **Same key, other input** (MISMATCH):
-  ``BAD_USER_INPUT`` with ``reason: IDEMPOTENCY_KEY_REUSED``, naming ``Idempotency-Key``.
+The stored answer is tagged JSON: every object is one of {"$type": name, "fields": {...}} (a schema type),
+{"$enum": name, "value": v}, {"$datetime": iso}, {"$webhook": {...}} (see below) or {"$map": {...}} (a plain dict, e.g.
+a JSON scalar's content). Names are GraphQL type names (``WebhookPayload``, ``CancelActionType``), so moving a class
+between modules does not orphan the answers stored under it. Tagging every dict keeps a JSON value that happens to
+contain "$type" from being mistaken for a type. Only the schema's own types can be rebuilt.
 
-Failures of the first request, and the rule that a key never causes a second upstream write:
-
-- A failure that **certainly changed nothing upstream releases the key**, so that the corrected request may be sent
-  again with the same key: the gateway's own validation (``BAD_USER_INPUT``, ``CAPABILITY_UNSUPPORTED``,
-  ``FORBIDDEN``...), the provider's refusals (its ``FORBIDDEN``, ``NOT_FOUND``, ``BAD_USER_INPUT``, any other 4xx,
-  ``RATE_LIMITED``), and ``CIRCUIT_OPEN`` (no call was made).
-- A failure whose **outcome is unknown is recorded and replayed like an answer**: ``UPSTREAM_TIMEOUT``,
-  ``UPSTREAM_UNAVAILABLE`` (the request may have arrived before the connection broke), ``UPSTREAM_ERROR`` with a
-  5xx or no status, ``INTERNAL``, and a request interrupted while its write was in flight. Repeats with that key get
-  the same error (with ``replayed: true``) and no upstream call: the caller must look at the provider's state (e.g.
-  the ``request`` query) and, if the write did not happen, send it under a new key. Releasing instead would let a
-  retry write twice, which is exactly what the key exists to prevent.
-- A claim whose owner died (process killed mid-write) lapses after a short lease, :func:`claim_lease_s`: twice the
-  longest a mutation can run (:data:`MUTATION_CALLS` upstream calls of the slowest source's ``timeout_s``; 60 s with
-  the defaults). A live owner has finished or failed by then, so only an orphaned claim lapses. A repeat waits for
-  the owner up to the mutation's own deadline (at most :data:`WAIT_S`); still in progress after that, it gets
-  ``IDEMPOTENCY_KEY_IN_PROGRESS`` with ``retryAfter``, the seconds after which the claim has surely lapsed, and a
-  retry then runs the mutation. The owner's outcome is unknown, so that retry may write a second time: the price of
-  not blocking the key for 24 h after a crash (check the provider's state first where a duplicate would hurt).
-- If the store itself is unreachable when a keyed mutation starts, the mutation is not run (``UPSTREAM_UNAVAILABLE``
-  naming the store): running it unrecorded could not honour the key. If storing the answer fails afterwards, the
-  caller still gets the answer; the claim then stays in progress until its lease ends.
-
-Stored answers and errors never hold secrets: payload types carry none (secrets are write-only), and error
-messages follow the error tree's rule (no secrets, no upstream URLs).
+A Webhook's joined fields (eventTypes, deliveryStatuses) are prepared when it is built, possibly as loads that run
+only if selected: a Webhook is therefore kept as the record it was built from and rebuilt with the request's
+:class:`~resolvers.joins.WebhookJoins` on replay, so those fields are computed afresh for the repeat, like any nested
+read.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
-import functools
-import hashlib
-import logging
-import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
-from types import ModuleType
 from typing import Any, TypeVar, cast
 
-import orjson
 import strawberry
 from graphql import FieldNode
 from starlette.datastructures import MutableHeaders
 
+from gateway import idempotency
 from gateway.context import Context
 from gateway.domain.records import WebhookRecord
-from gateway.errors import (
-    BadUserInput,
-    CircuitOpen,
-    Conflict,
-    HookgateError,
-    InternalError,
-    RateLimited,
-    UpstreamError,
-    UpstreamFailure,
-    UpstreamUnavailable,
-)
-from gateway.store.base import IdempotencyState, IdempotencyStatus, StoreError
-from schema.types import Webhook, WebhookJoins
-
-log = logging.getLogger("hookgate.idempotency")
+from gateway.errors import BadUserInput
+from resolvers.joins import WebhookJoins
+from schema import enums, payloads, types
+from schema.types import Webhook
 
 R = TypeVar("R")
 
-HEADER = "Idempotency-Key"
-REPLAYED_HEADER = "idempotent-replayed"
-TTL_S = 86_400.0
-#: How long a repeat waits for the first request with its key. The first is bounded by its source's ``timeout_s``
-#: per upstream call (default 10 s; a WorkflowGen write and its read-back make two), so this covers the defaults.
-WAIT_S = 30.0
-#: Upstream calls one mutation may make in turn, each bounded by its source's ``timeout_s``: a write and its
-#: read-back; Auco's read, write and read-back of the company's list.
-MUTATION_CALLS = 3
-MAX_KEY_LENGTH = 255
-FORMAT_VERSION = 1
+HEADER = idempotency.HEADER
+REPLAYED_HEADER = idempotency.REPLAYED_HEADER
 
 
-# -- the key and the fingerprint ------------------------------------------------------------------------------------
+def _graphql_name(cls: type) -> str | None:
+    definition = getattr(cls, "__strawberry_definition__", None)
+    name = getattr(definition, "name", None)
+    return name if isinstance(name, str) else None
 
 
-def mutation_deadline_s(settings: Any) -> float:
-    """The longest one mutation can run: :data:`MUTATION_CALLS` calls of the slowest configured source."""
-    timeouts = [source.timeout_s for source in settings.sources.values()]
-    return MUTATION_CALLS * max(timeouts, default=10.0)
+def _schema_classes() -> dict[str, type]:
+    """The schema's types and enums by GraphQL name: what a stored answer may name. Provider records and other
+    imported classes are never rebuilt."""
+    found: dict[str, type] = {}
+    for module in (types, payloads, enums):
+        for value in vars(module).values():
+            name = _graphql_name(value) if isinstance(value, type) else None
+            if name is not None:
+                found[name] = value
+    return found
 
 
-def claim_lease_s(settings: Any) -> float:
-    """How long a claim whose owner never finishes (its process died mid-write) keeps its key: twice the deadline."""
-    return 2 * mutation_deadline_s(settings)
+#: GraphQL name -> class; and the reverse, for the classes that may be stored.
+_CLASSES = _schema_classes()
+_NAMES = {cls: name for name, cls in _CLASSES.items()}
+
+_WEBHOOK_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(WebhookRecord))
 
 
-def check_key(key: str) -> str:
-    """``key`` if it is 1 to 255 printable ASCII characters; else BAD_USER_INPUT naming the header."""
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in key):
-        raise BadUserInput(
-            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters (got {len(key)} characters)",
-            field=HEADER,
-        )
-    return key
+# -- the fingerprint ------------------------------------------------------------------------------------------------
 
 
 def _plain(value: Any) -> Any:
@@ -144,56 +90,30 @@ def _plain(value: Any) -> Any:
 
 def fingerprint(name: str, input: Any) -> str:
     """sha256 of the mutation's name and the canonical JSON of its whole input."""
-    canonical = orjson.dumps(_plain(input), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(name.encode() + b"\n" + canonical).hexdigest()
+    return idempotency.fingerprint_of(name, _plain(input))
 
 
 # -- the stored answer ----------------------------------------------------------------------------------------------
-#
-# Tagged JSON: every object is one of {"$type": name, "fields": {...}} (a schema type), {"$enum": name, "value": v},
-# {"$datetime": iso}, {"$webhook": {...}} (see below) or {"$map": {...}} (a plain dict, e.g. a JSON scalar's content).
-# Tagging every dict keeps a JSON value that happens to contain "$type" from being mistaken for a type. Only the
-# schema's own types can be rebuilt.
-#
-# A Webhook's joined fields (eventTypes, deliveryStatuses) are filled when it is built, possibly with loads that run
-# only if selected: a Webhook is therefore kept as the record it was built from and rebuilt with ``from_record`` on
-# replay, so those fields are computed afresh for the repeat, like any nested read.
 
 
-@functools.cache
-def _registry() -> dict[str, type]:
-    from schema import enums, payloads, types
-
-    modules: tuple[ModuleType, ...] = (types, payloads, enums)
-    found: dict[str, type] = {}
-    for module in modules:
-        for value in vars(module).values():
-            # Schema types and enums only: provider records and other imported classes are never rebuilt.
-            if isinstance(value, type) and (hasattr(value, "__strawberry_definition__") or issubclass(value, Enum)):
-                found[_type_name(value)] = value
-    return found
-
-
-def _type_name(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-_WEBHOOK_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(WebhookRecord))
+def _name_of(cls: type) -> str:
+    name = _NAMES.get(cls)
+    if name is None:
+        raise TypeError(f"{cls.__module__}.{cls.__qualname__} is not a schema type")
+    return name
 
 
 def _encode(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, Enum):
-        return {"$enum": _type_name(type(value)), "value": value.value}
+        return {"$enum": _name_of(type(value)), "value": value.value}
     if isinstance(value, datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, Webhook):
         return {"$webhook": {name: _encode(getattr(value, name)) for name in _WEBHOOK_RECORD_FIELDS}}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = _type_name(type(value))
-        if name not in _registry():
-            raise TypeError(f"{name} is not a schema type")
+        name = _name_of(type(value))
         fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
         return {"$type": name, "fields": fields}
     if isinstance(value, list | tuple):
@@ -220,10 +140,10 @@ class _Decoder:
         if "$datetime" in value:
             return datetime.fromisoformat(value["$datetime"])
         if "$enum" in value:
-            return _registry()[value["$enum"]](value["value"])
+            return _CLASSES[value["$enum"]](value["value"])
         if "$webhook" in value:
             return self._webhook(value["$webhook"])
-        cls = _registry()[value["$type"]]
+        cls = _CLASSES[value["$type"]]
         return cls(**{k: self.decode(v) for k, v in value["fields"].items()})
 
     def _webhook(self, stored: dict[str, Any]) -> Webhook:
@@ -232,67 +152,21 @@ class _Decoder:
         fields["events"] = tuple(fields["events"])
         if self._joins is None:
             self._joins = WebhookJoins(self._info)
-        return Webhook.from_record(WebhookRecord(**fields), self._joins)
+        return self._joins.webhook(WebhookRecord(**fields))
 
 
 def encode_payload(payload: Any) -> bytes:
     """A mutation's payload as stored bytes (TypeError for anything but the schema's types and JSON values)."""
-    return orjson.dumps({"v": FORMAT_VERSION, "data": _encode(payload)})
-
-
-def encode_error(exc: BaseException) -> bytes:
-    """A failure of unknown outcome as stored bytes: its message and extensions, replayed as the same error."""
-    if isinstance(exc, HookgateError):
-        error = {"message": exc.message, "extensions": exc.extensions}
-    else:
-        # A bug: its text may say anything, so only the code is kept, as the error extension masks it.
-        error = {"message": "internal error", "extensions": {"code": "INTERNAL"}}
-    return orjson.dumps({"v": FORMAT_VERSION, "error": error})
-
-
-class ReplayedError(HookgateError):
-    """The stored error of a first request whose outcome is unknown, raised again for a repeat."""
-
-    def __init__(self, message: str, extensions: dict[str, Any]) -> None:
-        super().__init__(message)
-        self._stored = extensions
-
-    @property
-    def extensions(self) -> dict[str, Any]:
-        return {**self._stored, "replayed": True}
-
-
-@functools.cache
-def _replayed_class(code: str) -> type[ReplayedError]:
-    # ``code`` is a class attribute of the error tree: one small subclass per code keeps it so.
-    return type(f"Replayed_{code}", (ReplayedError,), {"code": code})
+    return idempotency.encode_answer(_encode(payload))
 
 
 def decode_answer(data: bytes, info: Any = None) -> Any:
     """The payload a stored answer holds, rebuilt for the resolver call ``info`` (needed when it holds a Webhook);
     raises the stored error for a recorded failure."""
-    stored = orjson.loads(data)
-    if "error" in stored:
-        error = stored["error"]
-        extensions = dict(error.get("extensions") or {})
-        code = str(extensions.get("code") or "INTERNAL")
-        raise _replayed_class(code)(str(error.get("message") or ""), extensions)
-    return _Decoder(info).decode(stored["data"])
+    return _Decoder(info).decode(idempotency.decode_answer(data))
 
 
-# -- the rule -------------------------------------------------------------------------------------------------------
-
-
-def changed_nothing(exc: BaseException) -> bool:
-    """True when ``exc`` proves that no upstream state changed, so that the key may be released for a retry."""
-    if isinstance(exc, UpstreamError):
-        return exc.status is not None and 400 <= exc.status < 500
-    if isinstance(exc, CircuitOpen | RateLimited):
-        return True
-    if isinstance(exc, UpstreamFailure | InternalError):
-        return False  # timeout, unavailable, or a bug: the write may have happened
-    # The gateway's validation and the provider's refusals (BAD_USER_INPUT, FORBIDDEN, NOT_FOUND, ...).
-    return isinstance(exc, HookgateError)
+# -- the resolver's side of the rule --------------------------------------------------------------------------------
 
 
 async def run_idempotent(info: Any, name: str, input: Any, call: Callable[[], Awaitable[R]]) -> R:
@@ -300,110 +174,24 @@ async def run_idempotent(info: Any, name: str, input: Any, call: Callable[[], Aw
     ctx: Context = info.context
     if ctx.idempotency_key is None:
         return await call()
-    key = check_key(ctx.idempotency_key)
+    key = idempotency.check_key(ctx.idempotency_key)
     _check_single_field(info)
-    store = ctx.services.store
-    if store is None:
-        raise InternalError("the idempotency store is not open")
-    scope = ctx.principal.name
-    fp = fingerprint(name, input)
-    settings = ctx.services.settings
-    lease_s = claim_lease_s(settings)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    deadline = started + min(WAIT_S, mutation_deadline_s(settings))
-    while True:
-        state = await _store_call(store.idempotency_begin(scope, key, fp, TTL_S, lease_s=lease_s))
-        if state.status is IdempotencyStatus.STARTED:
-            return await _first(store, scope, key, call)
-        if state.status is IdempotencyStatus.MISMATCH:
-            raise _reused()
-        if state.status is IdempotencyStatus.COMPLETED:
-            return cast(R, _replay(info, state))
-        # IN_PROGRESS: another request with this key is running; its answer is ours.
-        remaining = deadline - loop.time()
-        waited = await _store_call(store.idempotency_wait(scope, key, max(remaining, 0.0)))
-        if waited is not None and waited.status is IdempotencyStatus.COMPLETED:
-            return cast(R, _replay(info, waited))
-        if waited is not None or loop.time() >= deadline:
-            # The owner claimed the key before this request began: its claim lapses within the lease from then.
-            retry_after = max(1, math.ceil(lease_s - (loop.time() - started)))
-            raise Conflict(
-                f"a request with this {HEADER} is still in progress, or stopped before finishing: retry with the "
-                f"same key in {retry_after} s, when an unfinished claim has lapsed",
-                reason="IDEMPOTENCY_KEY_IN_PROGRESS",
-                field=HEADER,
-                retryAfter=retry_after,
-            )
-        # None: the first request was released (it changed nothing upstream): claim the key ourselves.
 
+    def replay(stored: bytes) -> R:
+        headers = getattr(info.context.response, "headers", None)
+        if isinstance(headers, MutableHeaders):
+            headers[REPLAYED_HEADER] = "true"
+        return cast(R, decode_answer(stored, info))
 
-async def _first(store: Any, scope: str, key: str, call: Callable[[], Awaitable[R]]) -> R:
-    """Run the mutation as the key's owner; then store its answer, or release or record its failure."""
-    try:
-        result = await call()
-    except asyncio.CancelledError:
-        # Interrupted mid-flight: the write may have gone out. Record that, shielded from the cancellation.
-        interrupted = UpstreamUnavailable(
-            f"the first request with this {HEADER} was interrupted; its outcome is unknown"
-        )
-        finish = asyncio.ensure_future(_finish(store, scope, key, encode_error(interrupted)))
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(finish)
-        raise
-    except Exception as exc:
-        if changed_nothing(exc):
-            await _release(store, scope, key)
-        else:
-            await _finish(store, scope, key, encode_error(exc))
-        raise
-    try:
-        answer = encode_payload(result)
-    except TypeError:
-        log.exception("a mutation answer could not be kept for replay")
-        answer = encode_error(InternalError("the mutation ran, but its answer could not be kept for replay"))
-    await _finish(store, scope, key, answer)
-    return result
-
-
-async def _finish(store: Any, scope: str, key: str, answer: bytes) -> None:
-    try:
-        if not await store.idempotency_complete(scope, key, answer):
-            log.warning("an idempotency record expired before its answer was stored")
-    except StoreError as exc:
-        # The caller still gets the answer; repeats see the claim in progress until its lease ends.
-        log.warning("storing an idempotent answer failed: %r", exc)
-
-
-async def _release(store: Any, scope: str, key: str) -> None:
-    try:
-        await store.idempotency_release(scope, key)
-    except StoreError as exc:
-        log.warning("releasing an idempotency key failed: %r", exc)
-
-
-async def _store_call(call: Awaitable[IdempotencyState | None]) -> Any:
-    try:
-        return await call
-    except StoreError as exc:
-        raise UpstreamUnavailable(
-            f"the state store behind {HEADER} is unavailable: the mutation was not run; retry later"
-        ) from exc
-
-
-def _replay(info: Any, state: IdempotencyState) -> Any:
-    assert state.response is not None
-    headers = getattr(info.context.response, "headers", None)
-    if isinstance(headers, MutableHeaders):
-        headers[REPLAYED_HEADER] = "true"
-    return decode_answer(state.response, info)
-
-
-def _reused() -> Conflict:
-    return Conflict(
-        f"this {HEADER} was already used for a different request (another mutation or input); use a new key",
-        reason="IDEMPOTENCY_KEY_REUSED",
-        field=HEADER,
+    return await idempotency.run_keyed(
+        ctx.services.store,
+        ctx.services.settings,
+        scope=ctx.principal.name,
+        key=key,
+        fingerprint=fingerprint(name, input),
+        call=call,
+        encode=encode_payload,
+        replay=replay,
     )
 
 

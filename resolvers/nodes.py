@@ -11,9 +11,10 @@ import strawberry
 
 from gateway.context import Info, path_of
 from gateway.errors import BadUserInput
+from resolvers.joins import WebhookJoins
 from resolvers.workflow import parse_action_native
 from schema.ids import MAX_ID_DIGITS, decode_id
-from schema.types import Node, Webhook, WebhookJoins, WorkflowAction, WorkflowRequest
+from schema.types import Node, WorkflowAction, WorkflowRequest
 
 #: What is awaited for one id, and how its result becomes the answer.
 Started = tuple[Awaitable[Any], Callable[[Any], Node | None]]
@@ -53,7 +54,7 @@ def _start(info: Info, id: str, joins: WebhookJoins, field: str = "id") -> Start
 
 
 def _webhook(record: Any, joins: WebhookJoins) -> Node | None:
-    return None if record is None else Webhook.from_record(record, joins)
+    return None if record is None else joins.webhook(record)
 
 
 def _request(record: Any) -> Node | None:

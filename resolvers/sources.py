@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.context import Info
-from schema.enums import Provider
+from schema.enums import capability_of, circuit_state_of, provider_of
 from schema.types import Source
 
 
@@ -11,10 +11,10 @@ def sources(info: Info) -> list[Source]:
     return [
         Source(
             name=adapter.name,
-            provider=Provider(adapter.kind),
-            capabilities=sorted(adapter.capabilities, key=lambda c: c.value),
+            provider=provider_of(adapter.kind),
+            capabilities=[capability_of(c) for c in sorted(adapter.capabilities, key=lambda c: c.value)],
             sandbox=adapter.sandbox,
-            circuit=adapter.circuit,
+            circuit=circuit_state_of(adapter.circuit),
         )
         for adapter in info.context.services.adapters.values()
     ]

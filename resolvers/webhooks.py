@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.capabilities import require
 from gateway.context import Info
-from gateway.domain.ports import EventCatalogue, WebhookPinger, WebhookRegistry
+from gateway.domain.ports import WebhookPinger, WebhookRegistry
 from gateway.domain.records import (
     UNSET,
     Capability,
@@ -21,6 +21,7 @@ from gateway.domain.records import (
 from gateway.errors import BadUserInput
 from gateway.targets import refusal
 from resolvers.common import decode_cursor, encode_cursor, gather_sources, natural_key
+from resolvers.joins import WebhookJoins, catalogue
 from resolvers.loading import check_first
 from resolvers.mutations import mutation
 from schema.connections import Connection
@@ -34,7 +35,7 @@ from schema.inputs import (
     WebhookAuthorizationInput,
 )
 from schema.payloads import DeleteWebhookPayload, PingWebhookPayload, WebhookPayload
-from schema.types import EventType, Webhook, WebhookJoins
+from schema.types import EventType, Webhook
 
 # -- queries --------------------------------------------------------------------------------------------------------
 
@@ -77,7 +78,7 @@ async def webhooks(
     end = len(rows) if limit is None else min(len(rows), start + limit)
     if limit is None:
         end = min(end, start + services.settings.limits.max_first)
-    page = Webhook.from_records([r for _, r in rows[start:end]], WebhookJoins(info))
+    page = WebhookJoins(info).webhooks([r for _, r in rows[start:end]])
     return Connection[Webhook].of(page, _cursor, has_next=end < total, has_previous=start > 0, total=total)
 
 
@@ -90,7 +91,7 @@ async def webhook(info: Info, id: strawberry.ID) -> Webhook | None:
     if gid.source not in info.context.services.adapters:
         return None
     record = await info.context.loaders.webhooks(gid.source).load_typed(gid.native)
-    return None if record is None else Webhook.from_record(record, WebhookJoins(info))
+    return None if record is None else WebhookJoins(info).webhook(record)
 
 
 async def event_types(
@@ -99,13 +100,9 @@ async def event_types(
     adapters = info.context.services.select(
         source=source, provider=provider.value if provider else None, capability=Capability.EVENT_TYPES
     )
-    answered = await gather_sources(info, adapters, lambda a: info.context.loaders.event_types(a.name))
-    return [
-        EventType.from_record(record)
-        for _, records in answered
-        for record in records
-        if group is None or record.group == group
-    ]
+    ctx = info.context
+    answered = await gather_sources(info, adapters, lambda a: catalogue(ctx, a.name))
+    return [t for _, view in answered for t in view.types if group is None or t.group == group]
 
 
 # -- mutations ------------------------------------------------------------------------------------------------------
@@ -194,8 +191,7 @@ async def _validate_for_source(info: Info, adapter_name: str, spec: WebhookSpec,
             provider=adapter.kind,
         )
     if spec.events is not UNSET and spec.events and adapter.has(Capability.EVENT_TYPES):
-        catalogue = require(adapter, EventCatalogue)
-        known = {r.name for r in await info.context.services.catalogues.get(adapter.name, catalogue.event_types)}
+        known = (await catalogue(info.context, adapter.name)).index
         unknown = [e for e in spec.events if e not in known]
         if unknown:
             raise BadUserInput(
@@ -220,9 +216,7 @@ async def create_webhook(info: Info, input: CreateWebhookInput) -> WebhookPayloa
         spec = _without(spec, "enabled")
     record = await registry.create_webhook(spec)
     info.context.loaders.clear_source(adapter.name)
-    return WebhookPayload(
-        webhook=Webhook.from_record(record, WebhookJoins(info)), client_mutation_id=input.client_mutation_id
-    )
+    return WebhookPayload(webhook=WebhookJoins(info).webhook(record), client_mutation_id=input.client_mutation_id)
 
 
 def _without(spec: WebhookSpec, name: str) -> WebhookSpec:
@@ -244,9 +238,7 @@ async def update_webhook(info: Info, input: UpdateWebhookInput) -> WebhookPayloa
     await _validate_for_source(info, adapter.name, spec, defaults=set())
     record = await registry.update_webhook(gid.native, spec)
     info.context.loaders.clear_source(adapter.name)
-    return WebhookPayload(
-        webhook=Webhook.from_record(record, WebhookJoins(info)), client_mutation_id=input.client_mutation_id
-    )
+    return WebhookPayload(webhook=WebhookJoins(info).webhook(record), client_mutation_id=input.client_mutation_id)
 
 
 @mutation

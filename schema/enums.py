@@ -1,4 +1,9 @@
-"""GraphQL enums. Values are the names CONTRACT.md fixes."""
+"""GraphQL enums. Values are the names CONTRACT.md fixes.
+
+The schema's enums are its own classes, apart from the domain's (``gateway.domain.records``): a resolver maps a domain
+value with :func:`capability_of`, :func:`circuit_state_of` or :func:`provider_of`, and back with ``.value``. The
+domain enums stay plain, so nothing outside ``schema/`` sees Strawberry.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,24 @@ from enum import Enum
 
 import strawberry
 
-from gateway.domain.records import Capability, CircuitState
+from gateway.domain import records
+
+__all__ = [
+    "CancelActionType",
+    "Capability",
+    "CircuitState",
+    "Provider",
+    "capability_of",
+    "circuit_state_of",
+    "provider_of",
+]
+
+
+def _describe(enum: type[Enum], descriptions: dict[str, str]) -> None:
+    """Describe each value of a GraphQL enum (plain values keep the members typed as their values for mypy)."""
+    definition = enum.__strawberry_definition__  # type: ignore[attr-defined]
+    for value in definition.values:
+        value.description = descriptions[value.name]
 
 
 @strawberry.enum(description="The kind of backend a source is: the SaaS platform behind it.")
@@ -18,19 +40,32 @@ class Provider(Enum):
     AUCO = "auco"
 
 
-# The gateway's own enums, registered as GraphQL enums (strawberry.enum marks the class in place).
-strawberry.enum(Capability, description="What a source can do; `Source.capabilities` lists a source's.")
-strawberry.enum(CircuitState, description="The state of a source's circuit breaker.")
+@strawberry.enum(description="What a source can do; `Source.capabilities` lists a source's.")
+class Capability(Enum):
+    WEBHOOKS = "WEBHOOKS"
+    EVENT_TYPES = "EVENT_TYPES"
+    PING = "PING"
+    DELIVERY_LOGS = "DELIVERY_LOGS"
+    WORKFLOW = "WORKFLOW"
+    CONVERSATIONS = "CONVERSATIONS"
+    INBOUND_EVENTS = "INBOUND_EVENTS"
+    CUSTOM_EVENTS = "CUSTOM_EVENTS"
 
 
-def _describe_values(enum: type[Enum], descriptions: dict[str, str]) -> None:
-    """Describe each value of a registered enum (the classes above are plain enums, so no ``enum_value()``)."""
-    definition = enum.__strawberry_definition__  # type: ignore[attr-defined]
-    for value in definition.values:
-        value.description = descriptions[value.name]
+@strawberry.enum(description="The state of a source's circuit breaker.")
+class CircuitState(Enum):
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
 
 
-_describe_values(
+@strawberry.enum(description="How WorkflowGen ends an action: cancelled, or through its error transition.")
+class CancelActionType(Enum):
+    CANCEL = "CANCEL"
+    ERROR = "ERROR"
+
+
+_describe(
     Provider,
     {
         "UIPATH": "UiPath Orchestrator: its webhook registry and event types.",
@@ -40,7 +75,7 @@ _describe_values(
         "AUCO": "Auco: the company's webhook list.",
     },
 )
-_describe_values(
+_describe(
     Capability,
     {
         "WEBHOOKS": "Lists, creates, updates and deletes webhooks: UiPath, Dixa and Auco.",
@@ -56,7 +91,7 @@ _describe_values(
         ),
     },
 )
-_describe_values(
+_describe(
     CircuitState,
     {
         "CLOSED": "Healthy: calls go through.",
@@ -64,17 +99,7 @@ _describe_values(
         "HALF_OPEN": "Trying again: the next call decides whether the circuit closes or opens again.",
     },
 )
-
-__all__ = ["CancelActionType", "Capability", "CircuitState", "Provider", "provider_of"]
-
-
-@strawberry.enum(description="How WorkflowGen ends an action: cancelled, or through its error transition.")
-class CancelActionType(Enum):
-    CANCEL = "CANCEL"
-    ERROR = "ERROR"
-
-
-_describe_values(
+_describe(
     CancelActionType,
     {
         "CANCEL": "Leave the action through its cancel transition.",
@@ -83,5 +108,23 @@ _describe_values(
 )
 
 
+#: Domain value -> schema enum, explicitly: a value added on one side only fails at import, not in a response.
+_CAPABILITIES = {records.Capability(c.value): c for c in Capability}
+_CIRCUIT_STATES = {records.CircuitState(s.value): s for s in CircuitState}
+_PROVIDERS = {p.value: p for p in Provider}
+if set(_CAPABILITIES) != set(records.Capability) or set(_CIRCUIT_STATES) != set(records.CircuitState):
+    raise RuntimeError("schema/enums.py: Capability and CircuitState must name the domain's values, no more, no less")
+
+
+def capability_of(capability: records.Capability) -> Capability:
+    return _CAPABILITIES[capability]
+
+
+def circuit_state_of(state: records.CircuitState) -> CircuitState:
+    return _CIRCUIT_STATES[state]
+
+
 def provider_of(kind: str) -> Provider:
-    return Provider(kind)
+    """The schema's Provider of a source kind (``"uipath"``...): a dict look-up, cheap enough to run per object."""
+    found = _PROVIDERS.get(kind)
+    return Provider(kind) if found is None else found

@@ -1,23 +1,23 @@
-"""Object types of the schema, built from provider records with ``from_record``.
+"""Object types of the schema, built from domain records with ``from_record``. Types load nothing.
 
 Plain fields are plain attributes (no resolver), which keeps them on the execution fast path (``gateway/execution/``).
-A webhook's joined fields (``eventTypes``, ``deliveryStatuses``) are plain too: :class:`WebhookJoins` fills them when
-the webhook is built, from the catalogue already at hand, or with a :class:`~resolvers.loading.Later` that loads
-only if the field is selected. A dashboard of hundreds of webhooks thus makes no resolver call per webhook.
-Fields with arguments or of their own (``deliveryLog``, ``WorkflowAction.request``) have resolvers, which go through
-the request's loaders in ``resolvers/loading.py``.
+A webhook's joined fields (``eventTypes``, ``deliveryStatuses``) are plain too: ``resolvers/joins.py`` prepares their
+values (the list, or a :class:`~resolvers.loading.Later` that loads only if the field is selected) and hands them to
+:meth:`Webhook.from_records`. A dashboard of hundreds of webhooks thus makes no resolver call per webhook.
+Fields with arguments or of their own (``deliveryLog``, ``WorkflowAction.request``) are field resolvers that only
+delegate to the request's loaders in ``resolvers/loading.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, ClassVar, cast
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.context import Info, path_of
+from gateway.context import Info
 from gateway.domain.records import (
     DataValueRecord,
     DeliveryDetailRecord,
@@ -31,7 +31,7 @@ from gateway.domain.records import (
     WorkflowUserRecord,
 )
 from resolvers import loading
-from schema.enums import Capability, CircuitState, Provider
+from schema.enums import Capability, CircuitState, Provider, provider_of
 from schema.ids import encode_id
 
 
@@ -67,7 +67,7 @@ class EventType:
     @classmethod
     def from_record(cls, record: EventTypeRecord) -> EventType:
         return cls(
-            provider=Provider(record.provider),
+            provider=provider_of(record.provider),
             source=record.source,
             name=record.name,
             group=record.group,
@@ -113,131 +113,7 @@ class DeliveryLogEntry:
         return cls(delivery=DeliveryDetail.from_record(record.delivery), payload=record.payload)
 
 
-#: Provider by kind: a dict look-up where ``Provider(kind)`` would go through the enum machinery, per webhook.
-_PROVIDERS = {provider.value: provider for provider in Provider}
 _new_object = object.__new__
-
-
-class WebhookJoins:
-    """Fills a webhook's joined fields for one resolver call: built with ``WebhookJoins(info)`` by whatever makes
-    webhooks (the list, ``webhook``, ``node(s)``, the mutations), and passed to :meth:`Webhook.from_record`.
-
-    ``eventTypes``: when the source's catalogue is at hand (this request loaded it, or the cross-request cache holds
-    it, the usual case) the list is made at once, from EventType objects made once per request per source; otherwise
-    it is loaded if selected, and a failing catalogue answers [] with one error at the path of the field that made the
-    webhooks. ``deliveryStatuses``: null at once where the source keeps none; otherwise loaded if selected, through
-    the request's loader, and a failure is an error at the field's own path.
-    """
-
-    def __init__(self, info: Info) -> None:
-        self._ctx = info.context
-        self._path = path_of(info)
-        # Per source, decided once per call: what eventTypes and deliveryStatuses take (hundreds of webhooks share it).
-        self._event_types: dict[str, _Catalogue | bool | None] = {}
-        self._keeps_statuses: dict[str, bool] = {}
-
-    def _catalogue(self, source: str) -> _Catalogue | bool | None:
-        """The source's catalogue at hand; None if it has to be loaded; False if the source has none."""
-        known = self._event_types.get(source, True)
-        if known is True:
-            adapter = self._ctx.services.adapters.get(source)
-            if adapter is None or not adapter.has(Capability.EVENT_TYPES):
-                known = False
-            else:
-                records = self._ctx.loaders.known_event_types(source)
-                known = None if records is None else _Catalogue.of(records)
-            self._event_types[source] = known
-        return known
-
-    def event_types(self, record: WebhookRecord) -> list[EventType]:
-        """The subscribed event types in catalogue order: the list, or an awaitable of it (typed as the list, since
-        graphql-core awaits a field value that is awaitable; see :class:`~resolvers.loading.Later`)."""
-        known = self._catalogue(record.source)
-        if known:
-            assert isinstance(known, _Catalogue)
-            return known.pick(record)
-        if known is False:
-            return []
-        ctx, path, source = self._ctx, self._path, record.source
-
-        async def load() -> list[EventType]:
-            return _Catalogue.of(await loading.event_types_or_report(ctx, source, path)).pick(record)
-
-        return cast("list[EventType]", loading.Later(load))
-
-    def of_source(self, source: str) -> tuple[_Catalogue | None, bool]:
-        """(the source's catalogue if it is at hand, whether the source keeps delivery statuses): what
-        :meth:`event_types` and :meth:`delivery_statuses` decide per source, for a caller building many webhooks."""
-        known = self._catalogue(source)
-        return (known if isinstance(known, _Catalogue) else None), self._keeps(source)
-
-    def _keeps(self, source: str) -> bool:
-        keeps = self._keeps_statuses.get(source)
-        if keeps is None:
-            adapter = self._ctx.services.adapters.get(source)
-            keeps = self._keeps_statuses[source] = adapter is not None and adapter.has(Capability.DELIVERY_LOGS)
-        return keeps
-
-    def delivery_statuses(self, record: WebhookRecord) -> list[DeliveryStatus] | None:
-        """None where the source keeps no delivery statuses; otherwise an awaitable of them (typed as the list)."""
-        if not self._keeps(record.source):
-            return None
-        ctx = self._ctx
-
-        async def load() -> list[DeliveryStatus] | None:
-            records = await loading.delivery_statuses_of(ctx, record.source, record.provider_id)
-            return None if records is None else [DeliveryStatus.from_record(r) for r in records]
-
-        return cast("list[DeliveryStatus] | None", loading.Later(load))
-
-
-class _Catalogue:
-    """A source's event types as schema objects, made once and shared by the webhooks that subscribe to them."""
-
-    __slots__ = ("index", "picked", "records", "types")
-
-    #: Bound on the event-name sets remembered per catalogue (a tenant has few distinct subscriptions).
-    _MAX_PICKED: ClassVar[int] = 4096
-
-    #: The last few, by the identity of the records list: the cross-request catalogue cache hands every request the
-    #: same list while it is fresh, so its EventType objects are made once, not once per request.
-    _recent: ClassVar[dict[int, _Catalogue]] = {}
-
-    def __init__(self, records: list[EventTypeRecord]) -> None:
-        self.records = records  # kept alive while cached: the key is its id()
-        self.types = [EventType.from_record(r) for r in records]
-        self.index = {t.name: i for i, t in enumerate(self.types)}
-        #: The list picked for each set of subscribed names: webhooks are parsed anew on every request, but their
-        #: event names repeat, and this catalogue object lives as long as the cached catalogue does.
-        self.picked: dict[tuple[str, ...], list[EventType]] = {}
-
-    @classmethod
-    def of(cls, records: list[EventTypeRecord]) -> _Catalogue:
-        found = cls._recent.get(id(records))
-        if found is None or found.records is not records:
-            if len(cls._recent) >= 32:
-                cls._recent.clear()
-            found = cls._recent[id(records)] = cls(records)
-        return found
-
-    def pick(self, record: WebhookRecord) -> list[EventType]:
-        """The record's subscribed event types, in catalogue order.
-
-        The list may be shared with other webhooks (of this request or a later one): nothing mutates a field value.
-        """
-        if record.subscribe_to_all_events:
-            return self.types
-        events = record.events
-        found = self.picked.get(events)
-        if found is None:
-            index, types = self.index, self.types
-            positions = [index[name] for name in events if name in index]
-            positions.sort()
-            found = [types[i] for i in positions]
-            if len(self.picked) >= self._MAX_PICKED:
-                self.picked.clear()
-            self.picked[events] = found
-        return found
 
 
 @strawberry.type(description="A webhook registered with a provider. Secrets and credentials are write-only.")
@@ -275,14 +151,19 @@ class Webhook(Node):
     )
 
     @classmethod
-    def from_record(cls, record: WebhookRecord, joins: WebhookJoins) -> Webhook:
-        """The webhook of ``record``; ``joins`` fills eventTypes and deliveryStatuses (see :class:`WebhookJoins`)."""
-        return cls.from_records((record,), joins)[0]
+    def from_record(
+        cls, record: WebhookRecord, event_types: list[EventType], delivery_statuses: list[DeliveryStatus] | None
+    ) -> Webhook:
+        """The webhook of ``record``, its joined fields given (``resolvers/joins.py`` prepares them)."""
+        return cls.from_records((record,), ((event_types, delivery_statuses),))[0]
 
     @classmethod
-    def from_records(cls, records: Iterable[WebhookRecord], joins: WebhookJoins) -> list[Webhook]:
-        """:meth:`from_record` of each record, with what the joins decide per source decided once per run of records
-        of one source (a page of hundreds of webhooks comes from a few sources).
+    def from_records(
+        cls,
+        records: Iterable[WebhookRecord],
+        joined: Iterable[tuple[list[EventType], list[DeliveryStatus] | None]],
+    ) -> list[Webhook]:
+        """:meth:`from_record` of each record with its (eventTypes, deliveryStatuses) from ``joined``.
 
         Made without the dataclass ``__init__``: matching its sixteen keyword arguments cost about as much as the rest
         of building a webhook, and a dashboard builds hundreds per request. The attributes set are exactly the
@@ -290,17 +171,12 @@ class Webhook(Node):
         the class has no ``__post_init__``.
         """
         hooks: list[Webhook] = []
-        source: str | None = None
-        catalogue: _Catalogue | None = None
-        keeps = False
-        for record in records:
-            if record.source != source:
-                source = record.source
-                catalogue, keeps = joins.of_source(source)
+        for record, (event_types, delivery_statuses) in zip(records, joined, strict=True):
+            source = record.source
             hook = _new_object(cls)
             hook.id = encode_id("Webhook", source, record.provider_id)  # type: ignore[assignment]  # ID is a NewType
             hook.source = source
-            hook.provider = _PROVIDERS.get(record.provider) or Provider(record.provider)
+            hook.provider = provider_of(record.provider)
             hook.provider_id = record.provider_id
             hook.name = record.name
             hook.description = record.description
@@ -313,14 +189,8 @@ class Webhook(Node):
             hook.authorization_type = record.authorization_type
             hook.created_at = record.created_at
             hook.updated_at = record.updated_at
-            if catalogue is None:
-                hook.event_types = joins.event_types(record)
-            elif record.subscribe_to_all_events:
-                hook.event_types = catalogue.types
-            else:
-                picked = catalogue.picked.get(record.events)
-                hook.event_types = catalogue.pick(record) if picked is None else picked
-            hook.delivery_statuses = joins.delivery_statuses(record) if keeps else None
+            hook.event_types = event_types
+            hook.delivery_statuses = delivery_statuses
             hooks.append(hook)
         return hooks
 

@@ -1,6 +1,6 @@
 """Idempotency-Key end to end: one upstream write per key, replayed answers, and when a key is released.
 
-The rules are in ``resolvers/idempotency.py``'s docstring; each test below holds one of them.
+The rules are in ``gateway/idempotency.py``'s docstring; each test below holds one of them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from resolvers import idempotency
+from gateway import idempotency
 from tests.conftest import Gateway, Sandbox
 from tests.e2e.client import execute
 from tests.operations.conftest import data, gql, only_error, session, wfg_snapshot, writes

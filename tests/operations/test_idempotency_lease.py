@@ -10,8 +10,9 @@ import asyncio
 from typing import Any
 
 from gateway.context import ANONYMOUS
+from gateway.idempotency import TTL_S, claim_lease_s, mutation_deadline_s
 from gateway.store import open_store
-from resolvers.idempotency import TTL_S, claim_lease_s, fingerprint, mutation_deadline_s
+from resolvers.idempotency import fingerprint
 from schema.inputs import CreateRequestInput, ParameterInput
 from tests.conftest import Sandbox, sandbox_settings
 from tests.hardening.conftest import sources

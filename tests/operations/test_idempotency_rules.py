@@ -1,9 +1,11 @@
-"""The pieces of ``resolvers/idempotency.py`` in isolation: stored answers, fingerprints, and the release rule."""
+"""The pieces of ``gateway/idempotency.py`` and ``resolvers/idempotency.py``: stored answers, fingerprints, the release
+rule."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 import pytest
 import strawberry
 from strawberry.scalars import JSON
@@ -23,7 +25,8 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from resolvers.idempotency import changed_nothing, check_key, decode_answer, encode_error, encode_payload, fingerprint
+from gateway.idempotency import changed_nothing, check_key, encode_error
+from resolvers.idempotency import decode_answer, encode_payload, fingerprint
 from schema.enums import CancelActionType
 from schema.inputs import CancelActionInput, ParameterInput, UpdateRequestDatasetInput, UpdateWebhookInput
 from schema.payloads import (
@@ -32,8 +35,9 @@ from schema.payloads import (
     DeleteWebhookPayload,
     PingWebhookPayload,
     StartFlowPayload,
+    WebhookPayload,
 )
-from schema.types import DataValue, FileValue, WorkflowAction, WorkflowRequest, WorkflowUser
+from schema.types import DataValue, FileValue, Webhook, WorkflowAction, WorkflowRequest, WorkflowUser
 
 WHEN = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
 
@@ -97,7 +101,7 @@ def test_a_stored_payload_rebuilds_to_an_equal_object(payload: object) -> None:
     assert rebuilt == payload
 
 
-# WebhookPayload is rebuilt through Webhook.from_record with the request's joins: test_idempotency.py covers it
+# WebhookPayload is rebuilt through the request's WebhookJoins: test_idempotency.py covers it
 # end to end, for a source whose joined fields load lazily (Dixa) and one whose are at hand (UiPath).
 
 
@@ -183,3 +187,20 @@ def test_bad_keys_name_the_header(key: str) -> None:
     with pytest.raises(BadUserInput) as raised:
         check_key(key)
     assert raised.value.extensions["field"] == "Idempotency-Key"
+
+
+def test_stored_answers_name_graphql_types_not_python_modules() -> None:
+    hook = Webhook.from_record(WebhookRecord(source="uipath", provider="uipath", provider_id="1", url="u"), [], None)
+    stored = orjson.loads(encode_payload(WebhookPayload(webhook=hook, client_mutation_id="w")))["data"]
+    assert stored["$type"] == "WebhookPayload"
+    assert stored["fields"]["webhook"]["$webhook"]["provider"] == {"$enum": "Provider", "value": "uipath"}
+    action_payload = orjson.loads(encode_payload(ActionPayload(action=action())))["data"]
+    assert action_payload["fields"]["action"]["$type"] == "WorkflowAction"
+    assert action_payload["fields"]["action"]["fields"]["assignee"]["$type"] == "WorkflowUser"
+
+
+def test_an_answer_stored_in_the_old_format_is_an_error_not_a_replay() -> None:
+    old = orjson.dumps({"v": 1, "data": {"$type": "schema.payloads.ActionPayload", "fields": {"action": None}}})
+    with pytest.raises(HookgateError) as raised:
+        decode_answer(old)
+    assert raised.value.code == "INTERNAL"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -19,9 +19,10 @@ import pytest
 from gateway.domain.records import EventTypeRecord, WebhookRecord
 from gateway.errors import UpstreamError
 from gateway.providers.http import UpstreamClient
+from resolvers.joins import CatalogueView
 from schema.enums import Provider
 from schema.ids import encode_id
-from schema.types import EventType, Webhook, WebhookJoins, _Catalogue
+from schema.types import EventType, Webhook
 from tests.conftest import Sandbox
 from tests.performance.conftest import GatewayFactory, add_uipath_webhooks
 
@@ -56,29 +57,19 @@ RECORDS = [
 ]
 
 
-class StubJoins:
-    """What ``from_records`` asks of its joins: UiPath's catalogue at hand, Dixa's statuses kept (and loaded later)."""
-
-    def __init__(self) -> None:
-        self.catalogue = _Catalogue(CATALOGUE)
-        self.later: dict[str, object] = {}
-
-    def of_source(self, source: str) -> tuple[_Catalogue | None, bool]:
-        return (self.catalogue, False) if source == "uipath" else (None, True)
-
-    def event_types(self, record: WebhookRecord) -> list[EventType]:
-        return []
-
-    def delivery_statuses(self, record: WebhookRecord) -> object:
-        return self.later.setdefault(record.provider_id, object())
+VIEW = CatalogueView(CATALOGUE)
+LATER: dict[str, object] = {}
 
 
-def made_by_init(record: WebhookRecord, joins: StubJoins) -> Webhook:
+def joined_of(record: WebhookRecord) -> tuple[list[EventType], Any]:
+    """What ``resolvers/joins.py`` prepares: UiPath's catalogue at hand, Dixa's statuses kept (and loaded later)."""
     if record.source == "uipath":
-        event_types = joins.catalogue.types if record.subscribe_to_all_events else joins.catalogue.pick(record)
-        statuses = None
-    else:
-        event_types, statuses = joins.event_types(record), joins.delivery_statuses(record)
+        return VIEW.pick(record), None
+    return [], LATER.setdefault(record.provider_id, object())
+
+
+def made_by_init(record: WebhookRecord) -> Webhook:
+    event_types, statuses = joined_of(record)
     return Webhook(
         id=encode_id("Webhook", record.source, record.provider_id),  # type: ignore[arg-type]
         source=record.source,
@@ -96,23 +87,23 @@ def made_by_init(record: WebhookRecord, joins: StubJoins) -> Webhook:
         created_at=record.created_at,
         updated_at=record.updated_at,
         event_types=event_types,
-        delivery_statuses=cast(Any, statuses),
+        delivery_statuses=statuses,
     )
 
 
 def test_webhooks_made_without_init_are_the_ones_init_makes() -> None:
     assert not hasattr(Webhook, "__post_init__")
-    joins = StubJoins()
-    made = Webhook.from_records(RECORDS, cast(WebhookJoins, joins))
+    made = Webhook.from_records(RECORDS, [joined_of(r) for r in RECORDS])
     fields = {field.name for field in dataclasses.fields(Webhook) if field.init}  # not the resolver fields
     for hook, record in zip(made, RECORDS, strict=True):
-        expected = made_by_init(record, joins)
+        expected = made_by_init(record)
         assert type(hook) is Webhook
         assert set(vars(hook)) == fields, "every dataclass field, and nothing else"
         assert vars(hook) == vars(expected)
         assert hook == expected
     assert [t.name for t in made[1].event_types] == ["job.started", "queue.created"], "catalogue order"
-    assert Webhook.from_record(RECORDS[3], cast(WebhookJoins, joins)) == made[3]
+    assert made[2].event_types is VIEW.types, "subscribed to all: the catalogue's own list"
+    assert Webhook.from_record(RECORDS[3], *joined_of(RECORDS[3])) == made[3]
 
 
 async def test_an_unchanged_answer_is_parsed_once_and_a_changed_one_again(
@@ -143,7 +134,7 @@ async def test_an_unchanged_answer_is_parsed_once_and_a_changed_one_again(
 
 async def test_a_failed_first_read_is_retried_as_configured() -> None:
     """The first attempt is outside stamina; a retryable failure goes on through it, up to ``retries + 1`` calls."""
-    from gateway.providers.uipath.config import UiPathSource
+    from gateway.config import UiPathSource
 
     seen: list[str] = []
 
@@ -165,3 +156,28 @@ async def test_a_failed_first_read_is_retried_as_configured() -> None:
         assert len(seen) == 2, "retries + 1 calls, not more"
     finally:
         await client.aclose()
+
+
+async def test_one_catalogue_route_makes_its_event_types_once_for_every_request_and_field(
+    gateway_in_process: GatewayFactory, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Query.eventTypes`` and ``Webhook.eventTypes`` read the catalogue one way, through the request's loaders, and
+    show the same EventType objects, made once per fetched catalogue, not once per request or per field."""
+    add_uipath_webhooks(sandbox, 3)
+    gateway = await gateway_in_process()
+    made: list[str] = []
+    original = EventType.from_record.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[EventType], record: EventTypeRecord) -> EventType:
+        made.append(record.source)
+        return original(cls, record)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(EventType, "from_record", classmethod(counting))
+    query = '{ eventTypes(source: "uipath") { name } webhooks(source: "uipath") { nodes { eventTypes { name } } } }'
+    first = await gateway.ok(query)
+    catalogue_size = len(first["eventTypes"])
+    assert catalogue_size > 0
+    assert made == ["uipath"] * catalogue_size, "made once, shared by both fields"
+    again = await gateway.ok(query)
+    assert again == first
+    assert len(made) == catalogue_size, "a later request shows the same objects while the catalogue is cached"
