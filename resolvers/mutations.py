@@ -2,7 +2,7 @@
 
 The gateway never retries a mutation itself (``UpstreamClient`` sends writes once). When the caller sends an
 ``Idempotency-Key`` header, the first answer is kept in the store for 24 h under (principal, key), and a repeat of
-the same request returns it without calling the provider again; see ``resolvers/idempotency.py``.
+the same request returns it without calling the provider again; see ``gateway/idempotency.py``.
 """
 
 from __future__ import annotations
