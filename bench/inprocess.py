@@ -26,8 +26,7 @@ from bench.seed import SeedSize, seed
 from gateway.app import tune_gc_for_serving
 from gateway.config import Settings, sandbox_sources
 from gateway.context import Context
-from gateway.providers.registry import build_adapter
-from gateway.services import Services
+from gateway.runtime import Runtime, open_runtime
 from sandbox.app import create_sandbox_app
 from sandbox.server import ThreadedServer
 from schema.schema import build_schema
@@ -73,26 +72,22 @@ def count_fields(value: Any) -> int:
 
 
 @asynccontextmanager
-async def replayed_services(sandbox_url: str) -> AsyncIterator[Services]:
+async def replayed_services(sandbox_url: str) -> AsyncIterator[Runtime]:
+    """A runtime as ``hookgate serve`` opens one, each source's HTTP answered by a :class:`ReplayTransport`."""
     settings = Settings.model_validate({"sources": sandbox_sources(sandbox_url), "store": "sqlite:///:memory:"})
-    services = Services(settings=settings, adapters={})
-    for name, config in settings.sources.items():
-        services.adapters[name] = build_adapter(name, config, transport=ReplayTransport())
-    try:
-        yield services
-    finally:
-        for adapter in services.adapters.values():
-            await adapter.aclose()
+    transports = {name: ReplayTransport() for name in settings.sources}
+    async with open_runtime(settings, transports=transports) as runtime:
+        yield runtime
 
 
 async def time_query(
-    services: Services, query: str, *, fast: bool, iterations: int, profile: Callable[[], Any] | None = None
+    services: Runtime, query: str, *, fast: bool, iterations: int, profile: Callable[[], Any] | None = None
 ) -> dict[str, Any]:
     """Median wall time of ``schema.execute(query)`` (after warm-up), and the fields it completed."""
     schema = build_schema(services.settings, fast_execution=fast)
 
     async def once() -> Any:
-        result = await schema.execute(query, context_value=Context(services=services))
+        result = await schema.execute(query, context_value=Context(runtime=services))
         if result.errors:
             raise RuntimeError(f"the query failed: {result.errors}")
         return result.data
@@ -163,11 +158,11 @@ async def _profile(query: str, fast: bool, iterations: int, out: str | None) -> 
         async with replayed_services(server.url) as services:
             schema = build_schema(services.settings, fast_execution=fast)
             for _ in range(20):
-                await schema.execute(query, context_value=Context(services=services))
+                await schema.execute(query, context_value=Context(runtime=services))
             profiler = Profiler(interval=0.0002, async_mode="disabled")
             profiler.start()
             for _ in range(iterations):
-                await schema.execute(query, context_value=Context(services=services))
+                await schema.execute(query, context_value=Context(runtime=services))
             profiler.stop()
             print(profiler.output_text(unicode=False, color=False, show_all=False))
             if out:

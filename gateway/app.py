@@ -1,8 +1,8 @@
-"""``create_app(settings) -> Starlette``: the gateway's HTTP and WebSocket surface.
+"""``create_app(settings)``: the gateway's HTTP and WebSocket surface, an ASGI app over a runtime.
 
 Routes: ``/graphql`` (POST, GET for queries, WebSocket ``graphql-transport-ws``), ``/hooks/{source}``, ``/healthz``,
-``/readyz``, ``/metrics``. The lifespan opens one adapter (one pooled HTTP client) per source and the store, and
-closes them; nothing is opened at import.
+``/readyz``, ``/metrics``. The lifespan opens the runtime (gateway/runtime.py: the store, one adapter and pooled
+HTTP client per source, the caches, the metrics) and closes it; nothing is opened at import.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
@@ -26,27 +25,23 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from starlette.websockets import WebSocket
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.typevars import Context as _Ctx  # noqa: F401 - documents the type parameter below
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types.unset import UNSET
 
-from gateway import ide, media, observability
+from gateway import ide, media
 from gateway.auth import KeyRing
-from gateway.config import Settings, load_settings, with_sandbox_sources
+from gateway.config import Settings
 from gateway.context import ANONYMOUS, NOBODY, Context
 from gateway.errors import HookgateError, Unauthenticated
-from gateway.events.broker import open_broker
 from gateway.events.receiver import receive_delivery
-from gateway.events.sharing import SharingTransportWSHandler
-from gateway.providers.registry import build_adapter
-from gateway.redaction import install_redaction, secret_values
-from gateway.services import Services
-from gateway.store import open_store
+from gateway.graphql_ws.protocol import GraphQLOverWebSocket
+from gateway.observability.access import RequestObserver
+from gateway.observability.logs import ensure_logging
+from gateway.observability.redaction import install_redaction, secret_values
+from gateway.observability.tracing import setup_tracing
+from gateway.runtime import Runtime, open_runtime
 from schema.schema import build_schema
 
 log = logging.getLogger("hookgate")
@@ -74,35 +69,21 @@ def _json_kind(value: object) -> str:
     return "a string" if isinstance(value, str) else "a number"
 
 
-class _TextFrames(ASGIWebSocketAdapter):
-    """graphql-transport-ws speaks in text frames; Strawberry sends ``encode_json``'s bytes (orjson) as binary ones,
-    which clients refuse. Decode them: HTTP keeps the bytes."""
+class HookgateGraphQL(GraphQLOverWebSocket):
+    """Strawberry's ASGI app with our context and orjson; its WebSocket half (graphql-transport-ws, the key check in
+    ``connection_init``) is gateway/graphql_ws/protocol.py's."""
 
-    async def send_json(self, message: Mapping[str, object]) -> None:
-        encoded = self.view.encode_json(message)
-        try:
-            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
-
-
-class HookgateGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context, orjson, and API-key checks on the WebSocket."""
-
-    websocket_adapter_class = _TextFrames
-    # One ordered writer per connection, and live ``events`` subscriptions executed once for all who share them.
-    graphql_transport_ws_handler_class = SharingTransportWSHandler
-
-    def __init__(self, services: Services, keyring: KeyRing, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, keyring: KeyRing, runtime: Callable[[], Runtime], **kwargs: Any) -> None:
         super().__init__(
-            build_schema(services.settings),
-            graphql_ide=None if services.settings.production else "graphiql",
+            build_schema(settings),
+            graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=True,
             keep_alive=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             **kwargs,
         )
-        self.services = services
+        #: The runtime the app's lifespan opened (read per request: the view is built before it starts).
+        self.runtime = runtime
         self.keyring = keyring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -139,7 +120,7 @@ class HookgateGraphQL(GraphQL[Context, None]):
         elif principal is None:
             principal = self.keyring.principal_from_headers(request.headers)
         return Context(
-            services=self.services,
+            runtime=self.runtime(),
             principal=principal,
             request=request,
             response=response,
@@ -147,23 +128,6 @@ class HookgateGraphQL(GraphQL[Context, None]):
             # On a WebSocket the upgrade's header would cover every mutation of the connection: ignore it there.
             idempotency_key=None if isinstance(request, WebSocket) else request.headers.get("idempotency-key"),
         )
-
-    async def on_ws_connect(self, context: Context) -> Any:
-        """Check the key of a WebSocket: ``connection_init``'s ``{"authorization": "Bearer <key>"}``, else the header.
-
-        An unknown or missing key closes the socket with 4403 (graphql-transport-ws's Forbidden) before any operation.
-        """
-        if self.keyring.open:
-            return UNSET
-        params = context.connection_params or {}
-        raw = params.get("authorization", params.get("Authorization"))
-        if raw is None:
-            raw = context.request.headers.get("authorization")
-        try:
-            context.principal = self.keyring.principal_for(raw if isinstance(raw, str) else None)
-        except Unauthenticated as exc:
-            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from None
-        return UNSET
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -304,71 +268,54 @@ def _may_see_source_health(keyring: KeyRing, request: Request) -> bool:
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
-) -> Starlette:
-    """The gateway for ``settings`` (default: file and environment). ``transports`` lets tests inject HTTP seams."""
-    settings = settings or load_settings()
-    if not settings.sources:
-        sandbox_url = os.environ.get("HOOKGATE_SANDBOX_URL")
-        if sandbox_url:
-            settings = with_sandbox_sources(settings, sandbox_url)
+    metrics_dir: str | None = None,
+) -> ASGIApp:
+    """The gateway for ``settings``. Its lifespan enters :func:`gateway.runtime.open_runtime` (``transports`` and
+    ``metrics_dir`` are passed to it) and keeps the runtime in ``app.state.runtime`` (:func:`runtime_of`)."""
     # Before any client exists: httpx logs request URLs, and a WorkflowGen hook URL carries its token.
     install_redaction(secret_values(settings))
+    ensure_logging()  # the defaults, unless the CLI (or a test) configured logging already
     keyring = KeyRing(settings)
-    services = Services(settings=settings, adapters={})
+
+    def current() -> Runtime:
+        runtime: Runtime = app.state.runtime
+        return runtime
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services.store = await open_store(settings.store)
-        services.broker = await open_broker(settings, services.store)
-        for name, config in settings.sources.items():
-            extras: dict[str, Any] = {}
-            if config.kind == "auco":
-                extras["lock"] = lambda lock_name: services.store.lock(lock_name, ttl_s=30.0, wait_s=30.0)
-            transport = (transports or {}).get(name)
-            built = build_adapter(name, config, transport=transport, **extras)
-            # A write to a source makes what is cached about it across requests stale (catalogue, answers).
-            built.http.on_write = services.invalidate_source
-            services.adapters[name] = built
-        if keyring.open:
-            log.warning("no API keys configured: the gateway is open to anyone who can reach it")
-        try:
+        async with open_runtime(settings, transports=transports, keyring=keyring, metrics_dir=metrics_dir) as runtime:
+            app.state.runtime = runtime
+            if keyring.open:
+                log.warning("no API keys configured: the gateway is open to anyone who can reach it")
             yield
-        finally:
-            for adapter in services.adapters.values():
-                with contextlib.suppress(Exception):
-                    await adapter.aclose()
-            with contextlib.suppress(Exception):
-                await services.broker.aclose()  # before the store: its tailer reads the log
-            with contextlib.suppress(Exception):
-                await services.store.aclose()
-            observability.worker_stopped()
 
-    graphql = HookgateGraphQL(services, keyring)
+    graphql = HookgateGraphQL(settings, keyring, current)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         # Ready only when the store answers its ping, True, in time: False, an error or silence is 503.
+        runtime = current()
         try:
             async with asyncio.timeout(READY_TIMEOUT_S):
-                store_ok = await services.store.ping() is True
+                store_ok = await runtime.store.ping() is True
         except Exception:
             store_ok = False
         body: dict[str, Any] = {"status": "ready" if store_ok else "unavailable", "store": store_ok}
         if _may_see_source_health(keyring, request):
-            body["sources"] = {name: adapter.circuit.value for name, adapter in services.adapters.items()}
+            body["sources"] = {name: adapter.circuit.value for name, adapter in runtime.adapters.items()}
         return JSONResponse(body, status_code=200 if store_ok else 503)
 
     async def metrics(request: Request) -> Response:
-        return Response(observability.render_metrics(), media_type=CONTENT_TYPE_LATEST)
+        return Response(current().metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     async def hooks(request: Request) -> Response:
         try:
-            response: Response = await receive_delivery(services, request)
+            response: Response = await receive_delivery(current(), request)
             return response
         except HookgateError as exc:
             return _json_error(400, exc.message, exc.code)
@@ -390,20 +337,21 @@ def create_app(
         # turns the exception into a 500 (RequestGate's own catch would then find the response already started).
         exception_handlers={_BodyTooLarge: _body_too_large(settings.limits.max_body_bytes)},
     )
-    app.state.services = services
-    return RequestGate(  # type: ignore[return-value]
-        observability.instrument(app, services),
+    return RequestGate(
+        setup_tracing(RequestObserver(app)),
         keyring=keyring,
         max_body_bytes=settings.limits.max_body_bytes,
         ide_page=not settings.production,
     )
 
 
-def app_from_env() -> ASGIApp:
-    """uvicorn's ``--factory`` entry for workers: settings from ``HOOKGATE_CONFIG`` and the environment."""
-    app = create_app()
-    tune_gc_for_serving()
-    return app
+def runtime_of(app: Any) -> Runtime:
+    """The runtime a started app's lifespan opened, through whatever middleware wraps the Starlette app."""
+    layer = app
+    while not isinstance(getattr(getattr(layer, "state", None), "runtime", None), Runtime):
+        layer = layer.app
+    runtime: Runtime = layer.state.runtime
+    return runtime
 
 
 def tune_gc_for_serving() -> None:

@@ -2,6 +2,9 @@
 
 A user's mistake (a bad configuration key, an unreachable port) ends with a one-line message and exit code 2,
 never a traceback.
+
+This is the only module that reads the environment (besides the settings themselves): ``serve`` hands its options to
+its worker processes through it, and :func:`worker_app` (uvicorn's factory) reads them back.
 """
 
 from __future__ import annotations
@@ -11,11 +14,19 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gateway.config import ConfigError, Settings, load_settings, with_sandbox_sources
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+#: Set by ``serve --workers N`` (N > 1) before the workers start: each writes its metrics samples there.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: Where ``serve`` tells its workers the sandbox it started listens.
+SANDBOX_URL_ENV = "HOOKGATE_SANDBOX_URL"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Hookgate: one GraphQL API over webhook backends.")
 
@@ -52,7 +63,6 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the gateway. With no sources configured, start the sandbox and point one source of each kind at it."""
-    from gateway.observability import MULTIPROCESS_DIR_ENV, configure_logging_from_env
     from gateway.server import ServerConfig
     from gateway.server import serve as serve_gateway
 
@@ -74,7 +84,7 @@ def serve(
         except (RuntimeError, OSError) as exc:
             typer.echo(f"hookgate: cannot start the sandbox on port {sandbox_port}: {exc}", err=True)
             raise typer.Exit(2) from None
-        os.environ["HOOKGATE_SANDBOX_URL"] = sandbox.url
+        os.environ[SANDBOX_URL_ENV] = sandbox.url
         settings = with_sandbox_sources(settings, sandbox.url)
         typer.echo(f"No sources configured: serving the sandbox at {sandbox.url} (one source of each kind).")
     if not settings.api_keys and host not in ("127.0.0.1", "localhost", "::1"):
@@ -91,7 +101,7 @@ def serve(
     try:
         serve_gateway(
             ServerConfig(
-                "gateway.app:app_from_env",
+                "gateway.cli:worker_app",
                 limits=settings.limits,  # header and body deadlines, header and WebSocket message caps
                 factory=True,
                 host=host,
@@ -100,7 +110,7 @@ def serve(
                 loop="uvloop" if sys.platform != "win32" else "asyncio",
                 log_config=None,  # logging is configured above (JSON lines, request ids, redaction), not by uvicorn
                 log_level=os.environ.get("HOOKGATE_LOG_LEVEL", "info").lower(),
-                access_log=False,  # gateway.observability writes one access line per request, with its request id
+                access_log=False,  # gateway/observability/access.py writes one access line per request, with its id
                 # Subscription frames are small JSON sent to many sockets: deflating each one costs about a quarter
                 # of the fan-out to thousands of subscribers and saves little. Off by default, as in Node's `ws`.
                 ws_per_message_deflate=ws_compression,
@@ -147,20 +157,16 @@ def check(config: ConfigOption = None) -> None:
 
 
 async def _check(settings: Settings) -> bool:
-    from gateway.providers.registry import build_adapter
-    from gateway.redaction import install_redaction, secret_values
+    from gateway.runtime import open_runtime
 
-    # The probes log through httpx like the server does: the same redaction applies.
-    install_redaction(secret_values(settings))
-
+    # The probes log through httpx like the server does: the runtime installs the same redaction. The sources are
+    # probed, not the store: an in-memory one leaves no file behind.
     rows = []
     failed = False
-    for name, source in settings.sources.items():
-        adapter = build_adapter(name, source)
-        try:
-            result = await adapter.probe()
-        finally:
-            await adapter.aclose()
+    async with open_runtime(settings.model_copy(update={"store": "sqlite:///:memory:"})) as runtime:
+        results = [(adapter, await adapter.probe()) for adapter in runtime.adapters.values()]
+    for adapter, result in results:
+        name = adapter.name
         ok = result.reachable and result.authenticated
         failed = failed or not ok
         caps = ",".join(sorted(c.value for c in adapter.capabilities))
@@ -180,6 +186,31 @@ async def _check(settings: Settings) -> bool:
     for row in [header, *rows]:
         typer.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return failed
+
+
+def configure_logging_from_env() -> None:
+    """``HOOKGATE_LOG_FORMAT`` (``json``, ``console``, ``auto``: JSON unless stderr is a terminal) and
+    ``HOOKGATE_LOG_LEVEL`` (default ``INFO``). ``serve`` sets both from its options, for its workers too."""
+    from gateway.observability.logs import configure_logging, json_unless_terminal
+
+    fmt = os.environ.get("HOOKGATE_LOG_FORMAT", "auto")
+    configure_logging(json=json_unless_terminal(fmt), level=os.environ.get("HOOKGATE_LOG_LEVEL", "INFO"))
+
+
+def worker_app() -> ASGIApp:
+    """uvicorn's ``--factory`` entry for ``serve``'s workers: settings from ``HOOKGATE_CONFIG`` and the environment,
+    the sandbox ``serve`` started, its logging options and its multi-process metrics directory."""
+    from gateway.app import create_app, tune_gc_for_serving
+    from gateway.config import load_settings
+
+    configure_logging_from_env()
+    settings = load_settings()
+    sandbox_url = os.environ.get(SANDBOX_URL_ENV)
+    if not settings.sources and sandbox_url:
+        settings = with_sandbox_sources(settings, sandbox_url)
+    app = create_app(settings, metrics_dir=os.environ.get(MULTIPROCESS_DIR_ENV) or None)
+    tune_gc_for_serving()
+    return app
 
 
 def main() -> None:

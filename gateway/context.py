@@ -1,7 +1,7 @@
 """The typed per-request context every resolver receives as ``info.context``.
 
 It carries who is asking (``principal``), the request's own loaders (built here, per request, inside the running
-loop), the long-lived services, and the *partial errors*: failures of one source that null or shorten only that
+loop), the long-lived runtime, and the *partial errors*: failures of one source that null or shorten only that
 source's part of the answer. The error extension adds those to the response's ``errors`` with their ``path``.
 """
 
@@ -10,14 +10,18 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
 from graphql import GraphQLError
 
 from gateway.errors import HookgateError, InternalError
 from gateway.loaders import Loaders
-from gateway.services import Services
+
+if TYPE_CHECKING:
+    from gateway.graphql_ws.hub import LiveGroup
+    from gateway.graphql_ws.protocol import OperationSlot
+    from gateway.runtime import Runtime
 
 log = logging.getLogger("hookgate.request")
 
@@ -42,7 +46,8 @@ NOBODY = Principal(name="unauthenticated", scopes=frozenset())
 
 @dataclass
 class Context:
-    services: Services
+    #: Everything long-lived (gateway/runtime.py): settings, adapters, store, broker, caches, metrics, live hub.
+    runtime: Runtime
     principal: Principal = ANONYMOUS
     request: Any = None  # the Starlette Request or WebSocket
     response: Any = None  # the Starlette Response headers may be added to
@@ -50,12 +55,21 @@ class Context:
     idempotency_key: str | None = None
     #: The payload of a WebSocket's ``connection_init`` (Strawberry sets it only if the context has the attribute).
     connection_params: dict[str, Any] | None = None
+    #: The graphql-transport-ws operation this context runs (each has its own context: gateway/graphql_ws/protocol.py).
+    ws_operation: OperationSlot | None = None
+    #: In a live group's own execution (gateway/graphql_ws/hub.py): the events the ``events`` resolver yields.
+    live_feed: LiveGroup | None = None
     loaders: Loaders = field(init=False)
     partial_errors: list[GraphQLError] = field(default_factory=list)
     _partial_seen: set[tuple[Any, ...]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.services)
+        self.loaders = Loaders(self.runtime)
+
+    @property
+    def services(self) -> Runtime:
+        """The runtime under its former name, while callers move to :attr:`runtime`."""
+        return self.runtime
 
     def add_partial(self, exc: Exception, path: list[str | int] | None) -> None:
         """Report ``exc`` for the part of the answer at ``path``; the rest of the answer stands.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from aiodataloader import DataLoader
 
@@ -22,7 +22,9 @@ from gateway.domain.records import (
     WorkflowActionRecord,
     WorkflowRequestRecord,
 )
-from gateway.services import Services
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -58,8 +60,8 @@ class Loader(DataLoader[K, V | None]):
 class Loaders:
     """The request's loaders, made lazily per source on first use."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
         self._loaders: dict[tuple[str, str], Loader[Any, Any]] = {}
         self._catalogues: dict[str, list[EventTypeRecord]] = {}
 
@@ -70,7 +72,7 @@ class Loaders:
         return loader
 
     def webhooks(self, source: str) -> Loader[str, WebhookRecord]:
-        adapter = self._services.source(source)
+        adapter = self._runtime.source(source)
         registry = require(adapter, WebhookRegistry)
 
         async def batch(ids: list[str]) -> Sequence[WebhookRecord | None]:
@@ -80,11 +82,11 @@ class Loaders:
 
     async def event_types(self, source: str) -> list[EventTypeRecord]:
         """The source's catalogue: from the cross-request cache, fetched at most once per request otherwise."""
-        adapter = self._services.source(source)
+        adapter = self._runtime.source(source)
         catalogue = require(adapter, EventCatalogue)
 
         async def batch(keys: list[str]) -> Sequence[list[EventTypeRecord]]:
-            value = await self._services.catalogues.get(source, catalogue.event_types)
+            value = await self._runtime.catalogues.get(source, catalogue.event_types)
             return [value for _ in keys]
 
         loader: Loader[str, list[EventTypeRecord]] = self._get("event_types", source, lambda: Loader(batch))
@@ -98,13 +100,13 @@ class Loaders:
         """
         value = self._catalogues.get(source)
         if value is None:
-            value = self._services.catalogues.peek(source)
+            value = self._runtime.catalogues.peek(source)
             if value is not None:
                 self._catalogues[source] = value
         return value
 
     def delivery_statuses(self, source: str) -> Loader[str, list[DeliveryStatusRecord]]:
-        adapter = self._services.source(source)
+        adapter = self._runtime.source(source)
         logs = require(adapter, DeliveryLogs)
 
         async def batch(ids: list[str]) -> Sequence[list[DeliveryStatusRecord] | None]:
@@ -115,11 +117,11 @@ class Loaders:
         return self._get("delivery_statuses", source, lambda: Loader(batch))
 
     def requests(self, source: str) -> Loader[int, WorkflowRequestRecord]:
-        workflow = require(self._services.source(source), Workflow)
+        workflow = require(self._runtime.source(source), Workflow)
         return self._get("requests", source, lambda: Loader(workflow.get_requests))
 
     def actions(self, source: str) -> Loader[tuple[int, int], WorkflowActionRecord]:
-        workflow = require(self._services.source(source), Workflow)
+        workflow = require(self._runtime.source(source), Workflow)
         return self._get("actions", source, lambda: Loader(workflow.get_actions))
 
     def clear_source(self, source: str) -> None:

@@ -1,21 +1,41 @@
-"""What the app's lifespan opens once and every request shares: settings, adapters, store, caches, broker."""
+"""The one composition root: :func:`open_runtime` builds, from settings, everything the gateway keeps for its life
+(the store, the broker, one adapter per source with its pooled HTTP client, the caches, a metrics registry, the live
+subscription hub, the API keys) and closes it all again. The result is a frozen, typed :class:`Runtime`.
+
+The app's lifespan, ``hookgate check``, the tests and the bench build through it, so that a test gets an isolated
+gateway by entering one context manager; no module holds process-wide state of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
+import httpx
+
+from gateway.auth import KeyRing
 from gateway.cache import ResponseCache, note_read
 from gateway.capabilities import check
 from gateway.config import Settings
 from gateway.domain.ports import Source
 from gateway.domain.records import Capability, EventTypeRecord
 from gateway.errors import BadUserInput
+from gateway.events.broker import Broker, open_broker
+from gateway.graphql_ws.hub import LiveHub
+from gateway.observability.metrics import Metrics
+from gateway.observability.redaction import install_redaction, secret_values
+from gateway.providers.http import UpstreamObserver
+from gateway.providers.registry import build_adapter
+from gateway.store import Store, open_store
 
 V = TypeVar("V")
+log = logging.getLogger("hookgate")
 
 
 class TTLCache:
@@ -83,24 +103,27 @@ class TTLCache:
             self._views.pop(key, None)
 
 
-@dataclass
-class Services:
-    """Everything long-lived. Built by ``gateway.app.create_app``'s lifespan; read by every request's context."""
+@dataclass(frozen=True, eq=False)
+class Runtime:
+    """Everything long-lived, opened by :func:`open_runtime`; read by every request's context (``ctx.runtime``)."""
 
     settings: Settings
-    adapters: dict[str, Source]
-    store: Any = None  # gateway.store.base.Store once opened
-    broker: Any = None  # gateway.events.broker.Broker once opened
-    live: Any = None  # gateway.graphql_ws.hub.LiveHub over the broker, once opened
-    catalogues: TTLCache = field(default_factory=TTLCache)
-    started_at: float = field(default_factory=time.time)
+    store: Store
+    broker: Broker
+    #: One adapter per configured source, in configuration order.
+    adapters: Mapping[str, Source]
+    #: Event catalogues across requests.
+    catalogues: TTLCache
     #: Answers of read queries (``[cache] enabled``); None when off.
-    response_cache: ResponseCache | None = None
-
-    def __post_init__(self) -> None:
-        if self.response_cache is None and self.settings.cache.enabled:
-            cache = self.settings.cache
-            self.response_cache = ResponseCache(ttl_s=cache.ttl_s, max_entries=cache.max_entries)
+    response_cache: ResponseCache | None
+    #: This runtime's Prometheus registry and recorders.
+    metrics: Metrics
+    #: Live ``events`` subscriptions, one execution per event for identical ones.
+    live: LiveHub
+    #: Told of every upstream call; given to every source's HTTP client.
+    observer: UpstreamObserver
+    keyring: KeyRing
+    started_at: float
 
     def invalidate_source(self, name: str) -> None:
         """Forget what is cached across requests about source ``name``: its event catalogue and the cached answers
@@ -131,3 +154,63 @@ class Services:
         if capability is not None:
             chosen = [a for a in chosen if a.has(capability)]
         return chosen
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    keyring: KeyRing | None = None,
+    metrics_dir: str | None = None,
+) -> AsyncIterator[Runtime]:
+    """Open everything ``settings`` describe; close it all on exit (adapters, then the broker, then the store).
+
+    ``transports``: per source name, an HTTP transport to use instead of the network (tests, the bench).
+    ``keyring``: the API keys, when the caller built them already (the app's middleware needs them before start).
+    ``metrics_dir``: the multi-process metrics directory of ``hookgate serve --workers N``.
+    """
+    # Before any client exists: httpx logs request URLs, and a WorkflowGen hook URL carries its token.
+    install_redaction(secret_values(settings))
+    adapters: dict[str, Source] = {}
+    metrics = Metrics(
+        sources=list(settings.sources),
+        circuits=lambda: [(name, a.kind, a.circuit.value) for name, a in list(adapters.items())],
+        multiprocess_dir=metrics_dir,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(metrics.worker_stopped)  # last
+        store = await open_store(settings.store)
+        stack.push_async_callback(_quietly, store.aclose)
+        broker = await open_broker(settings, store)
+        stack.push_async_callback(_quietly, broker.aclose)  # before the store: its tailer reads the log
+        cache = settings.cache
+        runtime = Runtime(
+            settings=settings,
+            store=store,
+            broker=broker,
+            adapters=MappingProxyType(adapters),
+            catalogues=TTLCache(),
+            response_cache=ResponseCache(ttl_s=cache.ttl_s, max_entries=cache.max_entries) if cache.enabled else None,
+            metrics=metrics,
+            live=LiveHub(broker),
+            observer=metrics,
+            keyring=keyring or KeyRing(settings),
+            started_at=time.time(),
+        )
+        for name, config in settings.sources.items():
+            extras: dict[str, Any] = {}
+            if config.kind == "auco":
+                extras["lock"] = lambda lock_name: store.lock(lock_name, ttl_s=30.0, wait_s=30.0)
+            adapter = build_adapter(name, config, transport=(transports or {}).get(name), **extras)
+            stack.push_async_callback(_quietly, adapter.aclose)
+            adapter.http.observer = runtime.observer
+            # A write to a source makes what is cached about it across requests stale (catalogue, answers).
+            adapter.http.on_write = runtime.invalidate_source
+            adapters[name] = adapter
+        yield runtime
+
+
+async def _quietly(close: Callable[[], Awaitable[None]]) -> None:
+    with contextlib.suppress(Exception):
+        await close()

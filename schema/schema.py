@@ -23,7 +23,7 @@ from gateway.config import Limits, Settings
 from gateway.execution import execution_context_class
 from gateway.extensions import ErrorShaping, ScopeGuard
 from gateway.limits import limit_extensions, limit_rules
-from gateway.observability import GraphQLMetrics
+from gateway.observability.metrics import GraphQLMetrics
 from resolvers import custom_events, operations
 from resolvers import events as event_resolvers
 from resolvers import nodes as node_resolvers

@@ -89,10 +89,17 @@ def redis_url() -> str:
 
 @dataclass
 class Gateway:
-    """A running gateway: its URL and the services its lifespan opened."""
+    """A running gateway: its URL, and its app (whose lifespan opened :attr:`runtime`)."""
 
     url: str
     app: Any
+
+    @property
+    def runtime(self) -> Any:
+        """The runtime the app's lifespan opened (a :class:`gateway.runtime.Runtime`)."""
+        from gateway.app import runtime_of
+
+        return runtime_of(self.app)
 
     @property
     def graphql_url(self) -> str:

@@ -21,22 +21,37 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.config import SourceConfig
+from gateway.config import Settings, SourceConfig
+from gateway.events.broker import Broker
 from gateway.events.signatures import SignatureError, verify
 from gateway.providers.registry import kit_of
-from gateway.services import Services
-from gateway.store import NewEvent, StoreError
+from gateway.store import NewEvent, Store, StoreError
 
 log = logging.getLogger("hookgate.events")
 
 UNKNOWN_TYPE: Final = "unknown"
 PUBLISH_TIMEOUT_S: Final = 1.0
+
+
+class Inbox(Protocol):
+    """What the receiver needs of the runtime (gateway/runtime.py), without importing it (and GraphQL with it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def broker(self) -> Broker | None: ...
+
+    def invalidate_source(self, name: str) -> None: ...
 
 
 def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -47,7 +62,7 @@ def _refuse(status: int, code: str, message: str) -> Response:
     return _answer(status, {"error": code, "message": message})
 
 
-async def receive_delivery(services: Services, request: Request) -> Response:
+async def receive_delivery(services: Inbox, request: Request) -> Response:
     """Handle one delivery to ``/hooks/{source}``; see the module docstring for the steps and the answers."""
     source = str(request.path_params.get("source", ""))
     config = services.settings.sources.get(source)

@@ -14,7 +14,8 @@ are written by libraries: httpx logs every request URL at INFO, and a WorkflowGe
   credentials, ``token=``/``password=``-style query parameters, and ``"password": "..."``-style JSON members.
 
 :class:`RedactingFilter` applies it to a log record's message, arguments, exception text and stack. Installed as
-part of the log record factory, it runs for every record of every logger (httpx, uvicorn, aiohttp, ours), whichever
+part of the log record factory (which holds the process's :class:`Redactor`: logging is process-wide, this module
+keeps no state), it runs for every record of every logger (httpx, uvicorn, aiohttp, ours), whichever
 handler later writes it: a filter on one logger or handler would miss records that reach others.
 """
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -56,38 +57,6 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         rf"\1{MASK}",
     ),
 )
-
-
-class _Secrets:
-    """The secret values to blank out, longest first (a secret containing another is blanked whole)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: tuple[str, ...] = ()
-        self._pattern: re.Pattern[str] | None = None
-
-    def add(self, values: Iterable[str]) -> None:
-        with self._lock:
-            merged = set(self._values) | {v for v in values if len(v) >= MIN_SECRET_LENGTH}
-            if merged == set(self._values):
-                return
-            self._values = tuple(sorted(merged, key=len, reverse=True))
-            self._pattern = re.compile("|".join(re.escape(v) for v in self._values))
-
-    def sub(self, text: str) -> str:
-        pattern = self._pattern
-        return pattern.sub(MASK, text) if pattern is not None else text
-
-
-_SECRETS = _Secrets()
-
-
-def redact(text: str) -> str:
-    """``text`` with every known secret value and every credential-looking part replaced by ``***``."""
-    text = _SECRETS.sub(text)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def secret_values(model: Any) -> list[str]:
@@ -190,24 +159,100 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-_FILTER = RedactingFilter()
-_installed = False
-_install_lock = threading.Lock()
+class Redactor:
+    """The secret values to blank out, longest first (a secret containing another is blanked whole), and the patterns.
+
+    One per process, held by the log record factory :func:`install_redaction` installs (logging is process-wide):
+    every runtime of the process adds its configuration's secrets to it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: tuple[str, ...] = ()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, values: Iterable[str]) -> None:
+        with self._lock:
+            merged = set(self._values) | {v for v in values if len(v) >= MIN_SECRET_LENGTH}
+            if merged == set(self._values):
+                return
+            self._values = tuple(sorted(merged, key=len, reverse=True))
+            self._pattern = re.compile("|".join(re.escape(v) for v in self._values))
+
+    def redact(self, text: str) -> str:
+        pattern = self._pattern
+        return _credentials(pattern.sub(MASK, text) if pattern is not None else text)
+
+
+def _credentials(text: str) -> str:
+    for credential, replacement in _PATTERNS:
+        text = credential.sub(replacement, text)
+    return text
+
+
+class _RedactingFactory:
+    """The log record factory: the one it replaced, then :class:`RedactingFilter` over the record it made."""
+
+    def __init__(self, make_record: Callable[..., logging.LogRecord], redactor: Redactor) -> None:
+        self.make_record = make_record
+        self.redactor = redactor
+        self.filter = RedactingFilter()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.make_record(*args, **kwargs)
+        self.filter.filter(record)
+        return record
+
+
+def _installed() -> Redactor | None:
+    factory = logging.getLogRecordFactory()
+    return factory.redactor if isinstance(factory, _RedactingFactory) else None
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret value and every credential-looking part replaced by ``***`` (before
+    :func:`install_redaction` has run, the credential-looking parts only)."""
+    redactor = _installed()
+    return redactor.redact(text) if redactor is not None else _credentials(text)
+
+
+_INSTALL_LOCK = threading.Lock()
 
 
 def install_redaction(secrets: Iterable[str] = ()) -> RedactingFilter:
-    """Register ``secrets`` and make every log record pass :class:`RedactingFilter` as it is made. Idempotent."""
-    global _installed
-    _SECRETS.add(secrets)
-    with _install_lock:
-        if not _installed:
-            make_record = logging.getLogRecordFactory()
+    """Register ``secrets`` and make every log record pass :class:`RedactingFilter` as it is made. Idempotent: the
+    factory is installed once per process and holds the process's :class:`Redactor`; later calls add secrets."""
+    with _INSTALL_LOCK:
+        factory = logging.getLogRecordFactory()
+        if not isinstance(factory, _RedactingFactory):
+            factory = _RedactingFactory(factory, Redactor())
+            logging.setLogRecordFactory(factory)
+    factory.redactor.add(secrets)
+    return factory.filter
 
-            def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-                record = make_record(*args, **kwargs)
-                _FILTER.filter(record)
-                return record
 
-            logging.setLogRecordFactory(redacting_factory)
-            _installed = True
-    return _FILTER
+#: A key under which a string is a secret whatever it looks like: ``headers={"Authorization": "..."}``, ``token=...``.
+_SECRET_KEY = re.compile(r"(?i)authorization|cookie|token|secret|password|passwd|api[_-]?key|private[_-]?key")
+
+
+def _redact_value(key: object, value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return MASK if isinstance(key, str) and _SECRET_KEY.search(key) else redact(value)
+    if depth < 4 and isinstance(value, dict):
+        return {k: _redact_value(k, v, depth + 1) for k, v in value.items()}
+    if depth < 4 and isinstance(value, list | tuple):
+        return [_redact_value(key, v, depth + 1) for v in value]
+    return value
+
+
+def redact_processor(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: :func:`redact` over every string of the line, and a mask over every string kept under a
+    secret-sounding key. Runs twice: on structlog's own lines before they become records, and on every record after
+    its traceback is formatted (a traceback is text made after the record, which the record factory never saw).
+    """
+    for key, value in event_dict.items():
+        if key != "event" or not isinstance(value, str):
+            event_dict[key] = _redact_value(key, value)
+        else:
+            event_dict[key] = redact(value)
+    return event_dict

@@ -21,7 +21,7 @@ import contextlib
 import email.utils
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import aiohttp
 import httpx
@@ -53,11 +53,15 @@ Classify = Callable[[httpx.Response], HookgateError | None]
 #: Statuses a read retries on, besides connection failures.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-#: Told of every :meth:`UpstreamClient.request` as (source, provider, method, outcome, seconds); outcome is ``ok``,
-#: an error code (``CIRCUIT_OPEN``: refused without a call) or ``aborted`` (cancelled, or a bug). The app sets it to
-#: ``gateway.observability.observe_upstream``; None records nothing. It must not raise.
-UpstreamObserver = Callable[[str, str, str, str, float], None]
-upstream_observer: UpstreamObserver | None = None
+
+class UpstreamObserver(Protocol):
+    """Told of every :meth:`UpstreamClient.request`; given to each client at construction (the runtime's metrics).
+
+    ``outcome`` is ``ok``, an error code (``CIRCUIT_OPEN``: refused without a call) or ``aborted`` (cancelled, or a
+    bug). It must not raise.
+    """
+
+    def upstream_call(self, source: str, provider: str, method: str, outcome: str, seconds: float) -> None: ...
 
 
 def default_error_text(response: httpx.Response) -> str | None:
@@ -138,6 +142,7 @@ class UpstreamClient:
         error_text: ErrorText = default_error_text,
         classify: Classify | None = None,
         breaker: CircuitBreaker | None = None,
+        observer: UpstreamObserver | None = None,
     ) -> None:
         self.source = source
         self.provider = provider
@@ -146,8 +151,10 @@ class UpstreamClient:
         self.classify = classify
         self.breaker = breaker or CircuitBreaker(config.breaker_failures, config.breaker_reset_s)
         self._slots = asyncio.Semaphore(config.max_concurrency)
+        #: Told of every call (the runtime's metrics); None records nothing.
+        self.observer = observer
         #: Called with the source name after every write (``read=False``), succeeded or not, since a failed write may
-        #: still have changed something: the app sets ``Services.invalidate_source`` (caches across requests).
+        #: still have changed something: the runtime sets ``Runtime.invalidate_source`` (caches across requests).
         self.on_write: Callable[[str], None] | None = None
         self.http = httpx.AsyncClient(
             base_url=base_url if base_url is not None else config.base_url,
@@ -230,13 +237,13 @@ class UpstreamClient:
         """
         note_read(self.source)  # the response cache keeps an answer only until this source changes
         if not self.breaker.allow():
-            if upstream_observer is not None:
-                upstream_observer(self.source, self.provider, method, CircuitOpen.code, 0.0)
+            if self.observer is not None:
+                self.observer.upstream_call(self.source, self.provider, method, CircuitOpen.code, 0.0)
             raise CircuitOpen(f"source '{self.source}' is failing; its circuit is open", **self._ctx())
         started = time.monotonic()
         deadline = started + self.config.timeout_s
         verdict: bool | None = None  # True: backend healthy, False: backend failed, None: no verdict
-        outcome = "aborted"  # for upstream_observer: "ok" or the error's code once known
+        outcome = "aborted"  # for the observer: "ok" or the error's code once known
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 response = await self._send(method, url, read=read, ok=ok, deadline=deadline, **kwargs)
@@ -258,8 +265,8 @@ class UpstreamClient:
                 self.breaker.record_failure()
             else:
                 self.breaker.release_trial()
-            if upstream_observer is not None:
-                upstream_observer(self.source, self.provider, method, outcome, time.monotonic() - started)
+            if self.observer is not None:
+                self.observer.upstream_call(self.source, self.provider, method, outcome, time.monotonic() - started)
             if not read and self.on_write is not None:
                 self.on_write(self.source)
 

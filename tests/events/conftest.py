@@ -33,9 +33,9 @@ from gql.graphql_request import GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
 from redis.exceptions import RedisError
 
-from gateway.app import create_app
+from gateway.app import create_app, runtime_of
 from gateway.config import Settings, sandbox_sources
-from gateway.services import Services
+from gateway.runtime import Runtime
 from sandbox.deliveries import WORKFLOWGEN_SECRET, sign_dixa, sign_standard, sign_uipath
 from sandbox.server import free_port
 
@@ -96,7 +96,7 @@ def receiver_settings(**overrides: Any) -> Settings:
 @dataclass
 class AsgiGateway:
     client: httpx.AsyncClient
-    services: Services
+    services: Runtime
 
     async def deliver(self, source: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return await self.client.post(f"/hooks/{source}", content=body, headers=headers)
@@ -106,12 +106,9 @@ class AsgiGateway:
         return response.json()  # type: ignore[no-any-return]
 
 
-def services_of(app: Any) -> Services:
-    """The services of an app ``create_app`` built: the Starlette app holds them under its middleware wrappers."""
-    layer = app
-    while not isinstance(getattr(getattr(layer, "state", None), "services", None), Services):
-        layer = layer.app
-    return layer.state.services  # type: ignore[no-any-return]
+def services_of(app: Any) -> Runtime:
+    """The runtime a started app ``create_app`` built opened (:func:`gateway.app.runtime_of`)."""
+    return runtime_of(app)
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ subscription($after: String, $source: String) { events(after: $after, source: $s
 async def _subscribe(gw: AsgiGateway, **variables: Any) -> Any:
     schema = build_schema(gw.services.settings)
     result = await schema.subscribe(
-        SUBSCRIPTION, variable_values=variables, context_value=Context(services=gw.services)
+        SUBSCRIPTION, variable_values=variables, context_value=Context(runtime=gw.services)
     )
     assert not hasattr(result, "errors") or not getattr(result, "errors", None), result
     return result

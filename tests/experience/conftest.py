@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway import observability
+from gateway.observability.logs import configure_logging
 
 #: Screenshots and other files a person may want to look at after a run; git-ignored.
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -87,8 +87,8 @@ class LogCapture:
 def json_logs() -> Iterator[LogCapture]:
     """Route every log record through Hookgate's JSON configuration into a buffer; back to stderr afterwards."""
     capture = LogCapture()
-    observability.configure_logging(json=True, level="INFO", stream=capture.stream)
+    configure_logging(json=True, level="INFO", stream=capture.stream)
     try:
         yield capture
     finally:
-        observability.configure_logging(json=True, level="INFO")
+        configure_logging(json=True, level="INFO")

@@ -7,7 +7,8 @@ import uuid
 
 import structlog
 
-from gateway import observability
+from gateway.observability.logs import configure_logging
+from gateway.observability.redaction import install_redaction, redact
 from tests.conftest import Gateway, Sandbox
 from tests.experience.conftest import LogCapture
 
@@ -47,7 +48,7 @@ def test_lines_logged_inside_a_request_carry_its_id(json_logs: LogCapture, gatew
 
 def test_redact_hides_a_workflowgen_hook_token() -> None:
     token = f"hook-{uuid.uuid4().hex}"
-    text = observability.redact(f"POST https://wf.example.com/wfgen/hooks/{token}?x=1 failed")
+    text = redact(f"POST https://wf.example.com/wfgen/hooks/{token}?x=1 failed")
     assert token not in text
     assert "https://wf.example.com/wfgen/hooks/" in text
     assert "failed" in text
@@ -56,7 +57,7 @@ def test_redact_hides_a_workflowgen_hook_token() -> None:
 def test_redact_hides_authorization_values() -> None:
     secret = uuid.uuid4().hex
     for text in (f"Authorization: Bearer {secret}", f"{{'authorization': 'Basic {secret}'}}"):
-        assert secret not in observability.redact(text)
+        assert secret not in redact(text)
 
 
 def test_no_log_line_shows_a_hook_token(json_logs: LogCapture) -> None:
@@ -75,9 +76,8 @@ def test_no_log_line_shows_a_hook_token(json_logs: LogCapture) -> None:
 
 
 def test_a_structlog_line_the_record_factory_rewrites_still_renders(json_logs: LogCapture) -> None:
-    """gateway/redaction.py rewrites a record holding a configured secret anywhere, even in a structlog dict's key."""
-    from gateway.redaction import install_redaction
-
+    """The redacting record factory rewrites a record holding a configured secret anywhere, even in a structlog
+    dict's key."""
     secret = f"configured-{uuid.uuid4().hex}"
     install_redaction([secret])
     structlog.stdlib.get_logger("hookgate.test").warning("odd line", **{secret: 1})
@@ -89,7 +89,7 @@ def test_a_structlog_line_the_record_factory_rewrites_still_renders(json_logs: L
 
 def test_websocket_frame_dumps_are_never_written(json_logs: LogCapture) -> None:
     """A subscription's connection_init carries the API key; websockets' DEBUG frame lines would show part of it."""
-    observability.configure_logging(json=True, level="DEBUG", stream=json_logs.stream)
+    configure_logging(json=True, level="DEBUG", stream=json_logs.stream)
     frame = '{"type": "connection_init", "payload": {"author...'
     logging.getLogger("websockets.server").debug("< TEXT '%s' [91 bytes]", frame)
     logging.getLogger("httpx").debug("shown at debug")

@@ -7,11 +7,9 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
-from prometheus_client import REGISTRY
 
-from gateway import observability
 from gateway.config import sandbox_sources
+from gateway.observability.metrics import MAX_LABEL_LENGTH, Metrics
 from tests.conftest import Gateway, Sandbox
 
 FAMILIES = (
@@ -38,8 +36,9 @@ mutation MetricsCreate {
 """
 
 
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+def sample_of(gateway: Gateway) -> Any:
+    """Reads one sample of ``gateway``'s own registry (each runtime counts apart)."""
+    return gateway.runtime.metrics.sample
 
 
 def _marked_sources(sandbox: Sandbox, marker: str, **per_source: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +54,7 @@ def _marked_sources(sandbox: Sandbox, marker: str, **per_source: dict[str, Any])
 def test_metrics_name_sources_and_never_a_secret(gateway_factory: Any, sandbox: Sandbox) -> None:
     marker = f"canary{uuid.uuid4().hex}"
     gateway: Gateway = gateway_factory(sources=_marked_sources(sandbox, marker))
+    sample = sample_of(gateway)
     before_ok = sample(
         "hookgate_graphql_requests_total", operation_type="query", operation_name="MetricsDashboard", outcome="ok"
     )
@@ -92,6 +92,7 @@ def test_failing_source_is_partial_then_opens_its_circuit(gateway_factory: Any, 
     sources = sandbox_sources(sandbox.url)
     sources["dixa"].update(breaker_failures=1, breaker_reset_s=60, retries=0)
     gateway: Gateway = gateway_factory(sources=sources)
+    sample = sample_of(gateway)
     sandbox.fault("dixa", status=503)
     labels = {"operation_type": "query", "operation_name": "MetricsDashboard", "outcome": "partial"}
     partial_before = sample("hookgate_graphql_requests_total", **labels)
@@ -113,33 +114,33 @@ def test_failing_source_is_partial_then_opens_its_circuit(gateway_factory: Any, 
 
 
 def test_deliveries_are_counted_by_configured_source_and_verdict(gateway: Gateway) -> None:
+    sample, metrics = sample_of(gateway), gateway.runtime.metrics
     before = sample("hookgate_inbound_deliveries_total", source="dixa", verdict="bad_signature")
     unknown_before = sample("hookgate_inbound_deliveries_total", source="unknown", verdict="accepted")
 
-    observability.record_delivery("dixa", "Bad Signature")
-    observability.record_delivery(f"made-up-{uuid.uuid4().hex}", "accepted")
+    metrics.record_delivery("dixa", "Bad Signature")
+    metrics.record_delivery(f"made-up-{uuid.uuid4().hex}", "accepted")
 
     assert sample("hookgate_inbound_deliveries_total", source="dixa", verdict="bad_signature") == before + 1
     assert sample("hookgate_inbound_deliveries_total", source="unknown", verdict="accepted") == unknown_before + 1
 
 
 def test_subscriber_gauge_follows_connects_and_disconnects() -> None:
-    start = sample("hookgate_subscribers")
-    observability.subscriber_connected()
-    observability.subscriber_connected()
-    assert sample("hookgate_subscribers") == start + 2
-    observability.subscriber_disconnected()
-    observability.subscriber_disconnected()
-    assert sample("hookgate_subscribers") == start
+    metrics = Metrics()
+    metrics.subscriber_connected()
+    metrics.subscriber_connected()
+    assert metrics.sample("hookgate_subscribers") == 2
+    metrics.subscriber_disconnected()
+    metrics.subscriber_disconnected()
+    assert metrics.sample("hookgate_subscribers") == 0
 
 
-def test_operation_names_are_truncated_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(observability, "_operation_names", set())
-    monkeypatch.setattr(observability, "MAX_OPERATION_NAMES", 3)
-    assert observability.operation_label(None) == "anonymous"
-    assert observability.operation_label("A" * 500) == "A" * observability.MAX_LABEL_LENGTH
-    assert [observability.operation_label(f"Op{i}") for i in range(4)] == ["Op0", "Op1", "other", "other"]
-    assert observability.operation_label("Op0") == "Op0", "a name seen before keeps its label"
+def test_operation_names_are_truncated_and_capped() -> None:
+    metrics = Metrics(max_operation_names=3)
+    assert metrics.operation_label(None) == "anonymous"
+    assert metrics.operation_label("A" * 500) == "A" * MAX_LABEL_LENGTH
+    assert [metrics.operation_label(f"Op{i}") for i in range(4)] == ["Op0", "Op1", "other", "other"]
+    assert metrics.operation_label("Op0") == "Op0", "a name seen before keeps its label"
 
 
 def test_a_requested_operation_the_document_lacks_is_not_a_label(gateway: Gateway) -> None:
@@ -150,6 +151,7 @@ def test_a_requested_operation_the_document_lacks_is_not_a_label(gateway: Gatewa
 
 
 def test_errors_are_counted_with_the_code_clients_see(gateway: Gateway) -> None:
+    sample = sample_of(gateway)
     before = sample("hookgate_graphql_errors_total", code="BAD_USER_INPUT", source="")
     body = gateway.post("query MetricsInvalid { noSuchField }").json()
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

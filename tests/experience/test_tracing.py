@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 from starlette.applications import Starlette
 
-from gateway import observability
+from gateway.observability.tracing import setup_tracing
 
 
 def test_without_opentelemetry_the_app_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,4 +21,4 @@ def test_without_opentelemetry_the_app_is_left_alone(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(importlib, "import_module", no_opentelemetry)
     app = Starlette()
-    assert observability.setup_tracing(app) is app
+    assert setup_tracing(app) is app

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 
-from gateway.app import create_app
+from gateway.app import create_app, runtime_of
 from gateway.config import sandbox_sources
-from gateway.services import Services
+from gateway.runtime import Runtime
 from tests.conftest import sandbox_settings
 
 #: Keys the auth tests configure, by name: (key, scopes).
@@ -66,7 +66,7 @@ def upstream_total(calls: dict[str, dict[str, int]]) -> int:
 
 
 @asynccontextmanager
-async def asgi_gateway(sandbox_url: str, **overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+async def asgi_gateway(sandbox_url: str, **overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """The gateway app in process (its lifespan run), over the sandbox at ``sandbox_url``, and a client for it."""
     overrides.setdefault("store", "sqlite:///:memory:")
     app = create_app(sandbox_settings(sandbox_url, **overrides))
@@ -76,12 +76,9 @@ async def asgi_gateway(sandbox_url: str, **overrides: Any) -> AsyncIterator[tupl
             yield client, services_of(app)
 
 
-def services_of(app: Any) -> Services:
-    """The services of a gateway app, through whatever middleware wraps the Starlette app."""
-    while not hasattr(getattr(app, "state", None), "services"):
-        app = app.app
-    services: Services = app.state.services
-    return services
+def services_of(app: Any) -> Runtime:
+    """The runtime of a started gateway app (:func:`gateway.app.runtime_of`)."""
+    return runtime_of(app)
 
 
 async def post(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:

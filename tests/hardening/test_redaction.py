@@ -1,4 +1,4 @@
-"""``gateway.redaction``: what :func:`redact` blanks out, and how the filter rewrites a log record."""
+"""``gateway.observability.redaction``: what :func:`redact` blanks out, and how the filter rewrites a log record."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.redaction import MASK, RedactingFilter, install_redaction, redact, secret_values
+from gateway.observability.redaction import MASK, RedactingFilter, install_redaction, redact, secret_values
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,13 @@
 """In-process gateways over the sandbox for the performance tests: the real schema, adapters and upstream clients.
 
-``gateway(**overrides)`` builds services as the app's lifespan does (one adapter per source, writes wired to
-``Services.invalidate_source``) and returns a :class:`Gateway` whose ``run`` executes through the real schema.
+``gateway(**overrides)`` opens a runtime as the app's lifespan does (:func:`gateway.runtime.open_runtime`) and
+returns a :class:`Gateway` whose ``run`` executes through the real schema.
 Backend calls are counted by the sandbox (``sandbox.calls()``), so they are the calls that went over HTTP.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,7 @@ import strawberry
 from strawberry.types import ExecutionResult
 
 from gateway.context import ANONYMOUS, Context, Principal
-from gateway.providers.registry import build_adapter
-from gateway.services import Services
+from gateway.runtime import Runtime, open_runtime
 from schema.schema import build_schema
 from tests.conftest import Sandbox, sandbox_settings
 
@@ -27,13 +27,13 @@ UIPATH_AUTH = {"Authorization": "Bearer sandbox-uipath-token"}
 
 @dataclass
 class Gateway:
-    services: Services
+    services: Runtime
     schema: strawberry.Schema
 
     async def run(
         self, query: str, variables: dict[str, Any] | None = None, *, principal: Principal = ANONYMOUS
     ) -> ExecutionResult:
-        context = Context(services=self.services, principal=principal)
+        context = Context(runtime=self.services, principal=principal)
         return await self.schema.execute(query, variable_values=variables, context_value=context)
 
     async def ok(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -47,26 +47,15 @@ GatewayFactory = Callable[..., Awaitable[Gateway]]
 
 @pytest.fixture
 async def gateway_in_process(sandbox: Sandbox) -> AsyncIterator[GatewayFactory]:
-    from gateway.store import open_store
+    async with contextlib.AsyncExitStack() as opened:
 
-    opened: list[Services] = []
+        async def make(*, fast: bool = True, **overrides: Any) -> Gateway:
+            overrides.setdefault("store", "sqlite:///:memory:")
+            settings = sandbox_settings(sandbox.url, **overrides)
+            runtime = await opened.enter_async_context(open_runtime(settings))
+            return Gateway(runtime, build_schema(settings, fast_execution=fast))
 
-    async def make(*, fast: bool = True, **overrides: Any) -> Gateway:
-        overrides.setdefault("store", "sqlite:///:memory:")
-        settings = sandbox_settings(sandbox.url, **overrides)
-        services = Services(settings=settings, adapters={})
-        services.store = await open_store(settings.store)
-        for name, config in settings.sources.items():
-            adapter = services.adapters[name] = build_adapter(name, config)
-            adapter.http.on_write = services.invalidate_source  # as the app's lifespan wires it
-        opened.append(services)
-        return Gateway(services, build_schema(settings, fast_execution=fast))
-
-    yield make
-    for services in opened:
-        for adapter in services.adapters.values():
-            await adapter.aclose()
-        await services.store.aclose()
+        yield make
 
 
 def add_uipath_webhooks(sandbox: Sandbox, count: int) -> list[str]:

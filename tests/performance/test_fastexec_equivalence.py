@@ -218,7 +218,7 @@ async def test_hookgate_answers_are_identical(
 def _context(gateway: Gateway) -> Any:
     from gateway.context import Context
 
-    return Context(services=gateway.services)
+    return Context(runtime=gateway.services)
 
 
 # -- a schema for the edge cases ----------------------------------------------------------------------------------

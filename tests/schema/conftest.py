@@ -10,35 +10,32 @@ from strawberry.types import ExecutionResult
 
 from gateway.config import Settings
 from gateway.context import ANONYMOUS, Context, Principal
-from gateway.providers.registry import build_adapter
-from gateway.services import Services
+from gateway.runtime import Runtime, open_runtime
 from schema.schema import build_schema
 
 Run = Callable[..., Awaitable[ExecutionResult]]
 
 
 @pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    from gateway.store import open_store
-
-    services = Services(settings=settings, adapters={})
-    services.store = await open_store("sqlite:///:memory:")
-    for name, config in settings.sources.items():
-        services.adapters[name] = build_adapter(name, config)
-    yield services
-    for adapter in services.adapters.values():
-        await adapter.aclose()
-    await services.store.aclose()
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    async with open_runtime(settings.model_copy(update={"store": "sqlite:///:memory:"})) as runtime:
+        yield runtime
 
 
 @pytest.fixture
-def run(services: Services) -> Run:
-    schema = build_schema(services.settings)
+def services(runtime: Runtime) -> Runtime:
+    """The runtime under the name the tests of this folder know it by."""
+    return runtime
+
+
+@pytest.fixture
+def run(runtime: Runtime) -> Run:
+    schema = build_schema(runtime.settings)
 
     async def execute(
         query: str, variables: dict[str, Any] | None = None, *, principal: Principal = ANONYMOUS
     ) -> ExecutionResult:
-        context = Context(services=services, principal=principal)
+        context = Context(runtime=runtime, principal=principal)
         return await schema.execute(query, variable_values=variables, context_value=context)
 
     return execute
