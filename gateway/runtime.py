@@ -199,9 +199,8 @@ async def open_runtime(
             started_at=time.time(),
         )
         for name, config in settings.sources.items():
-            extras: dict[str, Any] = {}
-            if config.kind == "auco":
-                extras["lock"] = lambda lock_name: store.lock(lock_name, ttl_s=30.0, wait_s=30.0)
+            # Collaborators every adapter is offered; a kind takes the ones it needs (Auco's cross-replica lock).
+            extras: dict[str, Any] = {"lock": lambda lock_name: store.lock(lock_name, ttl_s=30.0, wait_s=30.0)}
             adapter = build_adapter(name, config, transport=(transports or {}).get(name), **extras)
             stack.push_async_callback(_quietly, adapter.aclose)
             adapter.http.observer = runtime.observer
