@@ -6,10 +6,10 @@ Only complete answers are kept: an answer with an error, or with a failing sourc
 
 Each entry remembers which sources its execution read (every upstream call and every event catalogue read notes its
 source in a context variable, :func:`note_read`), so that :meth:`ResponseCache.invalidate_source` drops exactly the
-answers that depended on that source. ``Services.invalidate_source(name)`` calls it, and is called:
+answers that depended on that source. ``Runtime.invalidate_source(name)`` calls it, and is called:
 
 - after every write the gateway sends to a source (``UpstreamClient.on_write``, wired by the app), and
-- by the inbound events path when a source delivers an event (``services.invalidate_source(source)``).
+- by the inbound events path when a source delivers an event (``runtime.invalidate_source(source)``).
 
 A read that was running while its source was invalidated is not stored (it may have seen the state before the
 write), so a write is never followed by an older answer from the cache.
@@ -127,13 +127,13 @@ class ResponseCache:
 
 
 class ResponseCaching(SchemaExtension):
-    """Serves read queries from ``services.response_cache``; in the schema only when the cache is enabled."""
+    """Serves read queries from ``runtime.response_cache``; in the schema only when the cache is enabled."""
 
     def on_execute(self) -> Iterator[None]:
         ec = self.execution_context
         context = ec.context
-        services = getattr(context, "services", None)
-        cache: ResponseCache | None = getattr(services, "response_cache", None)
+        runtime = getattr(context, "runtime", None)
+        cache: ResponseCache | None = getattr(runtime, "response_cache", None)
         principal = getattr(context, "principal", None)
         if (
             cache is None

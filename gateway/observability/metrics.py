@@ -37,7 +37,10 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     disable_created_metrics,
     generate_latest,
     multiprocess,
@@ -157,6 +160,10 @@ class Metrics:
         with contextlib.suppress(PackageNotFoundError):
             self.build.labels(version=version("hookgate")).set(1)
         registry.register(self._circuits)
+        # What the default registry offers besides: the process's CPU, memory and file descriptors, Python's GC.
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
 
     # -- labels ---------------------------------------------------------------------------------------------------
 
