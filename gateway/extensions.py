@@ -18,6 +18,7 @@ from typing import Any
 from graphql import ArgumentNode, GraphQLError, Node, ObjectFieldNode, VariableDefinitionNode, VariableNode
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult, StreamExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.errors import HookgateError
@@ -121,6 +122,13 @@ def shape_error(error: GraphQLError, context: Any, document: Any = None) -> Grap
 
 
 class ErrorShaping(SchemaExtension):
+    """Over HTTP the one result is shaped when the operation ends. Over a stream (graphql-transport-ws: queries and
+    mutations too) each result is shaped in ``on_stream_result``, before the transport sends it; the operation ends
+    only after the last one was sent."""
+
+    _streamed = False
+    _partial_sent = 0  # how many of the context's partial errors earlier results of the stream carried
+
     def on_operation(self) -> Iterator[None]:
         try:
             yield
@@ -129,15 +137,25 @@ class ErrorShaping(SchemaExtension):
             # from its own on_parse): Strawberry answers with the exception itself, so shape it on its way out.
             shape_error(error, self.execution_context.context)
             raise
-        result = self.execution_context.result
-        if result is None:
-            return
+        if not self._streamed:
+            self._shape(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        self._streamed = True
+        self._shape(result)
+        yield
+
+    def _shape(self, result: object) -> None:
+        if not isinstance(result, ExecutionResult | GraphQLExecutionResult):
+            return  # no result (a hook raised), or an incremental delivery frame (not enabled)
         context = self.execution_context.context
         document = self.execution_context.graphql_document
         errors = [shape_error(e, context, document) for e in (result.errors or [])]
         partial = getattr(context, "partial_errors", None)
         if partial:
-            errors.extend(partial)
+            # A subscription's results share one context: each carries the partial errors raised since the last.
+            errors.extend(partial[self._partial_sent :])
+            self._partial_sent = len(partial)
         result.errors = errors or None
 
 

@@ -13,8 +13,8 @@ import strawberry
 
 from gateway.context import Info
 from gateway.errors import BadUserInput, HookgateError, InternalError, UpstreamUnavailable
-from gateway.events import sharing
 from gateway.events.broker import FellBehind, SubscriberDropped
+from gateway.graphql_ws.hub import LiveHub
 from gateway.store import InvalidCursor, Store, StoredEvent, StoreError
 from resolvers.loading import check_first
 from schema.connections import Connection
@@ -109,13 +109,14 @@ async def events(
     subscriber every event after its own read position, and that read position is at or before the log's end seen by
     the last replay.
 
-    Over graphql-transport-ws the live part is shared (gateway/events/sharing.py): the subscription joins the group
-    of identical live subscriptions instead of holding a broker queue, at the same point of the seam, and the group
-    executes each event once and sends its frames. The replay stays this subscription's own.
+    Over graphql-transport-ws the live part is shared (gateway/graphql_ws/hub.py): the subscription, whose context
+    names its WebSocket operation, joins the group of identical live subscriptions in the runtime's live hub instead
+    of holding a broker queue, at the same point of the seam, and the group executes each event once and sends its
+    frames. The replay stays this subscription's own.
 
     A subscriber that falls behind is closed with RATE_LIMITED and ``resumeAfter`` (the last cursor sent).
     """
-    feed = sharing.current_feed()
+    feed = info.context.live_feed
     if feed is not None:
         # A shared group's own execution: its events come from the group's broker subscription, already filtered.
         async for event in feed:
@@ -128,7 +129,7 @@ async def events(
         raise UpstreamUnavailable("live events are not available: the event broker is not open")
     kind = None if provider is None else provider.value
     filters: dict[str, str | Sequence[str] | None] = {"source": source, "provider": kind, "types": types}
-    slot = sharing.current_operation()
+    slot = info.context.ws_operation
     last = after
     try:
         if after is not None:
@@ -136,7 +137,7 @@ async def events(
                 yield to_inbound_event(event)
                 last = event.cursor
         if slot is not None:
-            hub = sharing.hub_for(services.broker)
+            hub: LiveHub = services.live
             async with hub.join(info, slot, source=source, provider=kind, types=types) as member:
                 if last is None:
                     last = await store.last_cursor()

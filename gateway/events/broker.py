@@ -21,9 +21,9 @@ event finds it full, the subscriber is **dropped**: its queue is freed at once, 
 ``after: resumeAfter`` and replay from the durable log what it missed. Memory per subscriber is therefore bounded,
 and a slow client never slows the others nor loses an event for good.
 
-Over graphql-transport-ws, identical live subscriptions share one broker subscription and one execution per event
-(gateway/events/sharing.py): there the "subscriber" above is a group, and each of its members has the same bounded
-queue and drop policy, counted in frames not yet written to its socket.
+Over WebSockets, identical live subscriptions share one broker subscription and one execution per event (the live
+hub, built over this broker outside this package): there the "subscriber" above is a group, and each of its members
+has the same bounded queue and drop policy, counted in frames not yet written to its socket.
 
 The broker also applies retention (``[events] retention_days`` / ``retention_max_events``) every
 ``trim_interval_s``: it is the one long-lived task per process that already owns the log's read side.

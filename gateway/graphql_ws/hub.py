@@ -1,5 +1,5 @@
-"""Shared live subscriptions: each distinct live ``events`` subscription is executed once per event, and the same
-serialized payload goes to every subscriber of it, only the operation ``id`` differing in the frame.
+"""The live hub: each distinct live ``events`` subscription is executed once per event, and the same serialized
+payload goes to every subscriber of it, only the operation ``id`` differing in the frame.
 
 Why. Over graphql-transport-ws, Strawberry runs one task per subscription: per event and per subscriber it wakes the
 task, executes the selection set (about 80 µs) and frames a message. At 5,000 subscribers that is 400 ms of one
@@ -7,18 +7,17 @@ core per event, while the subscribers of a dashboard all ask the same thing.
 
 How it fits together:
 
-- :class:`SharingTransportWSHandler` (the app's ``graphql_transport_ws_handler_class``) gives each WebSocket one
-  :class:`ConnectionWriter`: a queue of text frames written in order by one task, back to back, with no task switch
-  per frame. Every message of the connection goes through it (the protocol's own and the shared ones), so a
-  subscriber's replayed events always precede its live ones. It also tells the ``events`` resolver, through the
-  :data:`OPERATION` context variable, which operation of which connection it runs for.
+- One :class:`LiveHub` per runtime, over its broker: ``open_runtime`` builds it once the broker is open, and the
+  request context carries it (``runtime.live``). Nothing here is process-wide.
+- Each operation of a WebSocket runs with a context naming it (``Context.ws_operation``, an
+  :class:`~gateway.graphql_ws.protocol.OperationSlot` with its connection's ordered writer: see protocol.py).
 - The resolver replays from its cursor as before (executed per subscriber: replays differ), then, instead of keeping
-  a broker queue of its own, joins a :class:`LiveGroup` through :func:`hub_for` ``(broker).join(...)``. A group is
-  keyed by everything that can change the result of the live part: the document, the operation name, the variables
-  (less one only used as ``after``, which only shapes the replay) and the principal. It holds *one* broker
-  subscription and runs *one* Strawberry stream of the same document (its own context, same principal); for each
-  event it serializes the result once and appends ``{"id":<op id>,"type":"next","payload":<the same text>}`` to each
-  member's connection writer.
+  a broker queue of its own, joins a :class:`LiveGroup` through :meth:`LiveHub.join`. A group is keyed by everything
+  that can change the result of the live part: the document, the operation name, the variables (less one only used
+  as ``after``, which only shapes the replay) and the principal. It holds *one* broker subscription and runs *one*
+  Strawberry stream of the same document, with its own context (same principal) whose ``live_feed`` is the group:
+  there the resolver reads the group's events. For each event it serializes the result once and appends
+  ``{"id":<op id>,"type":"next","payload":<the same text>}`` to each member's connection writer.
 - The seam is the broker's (see ``resolvers/events.py``): the member joins before its last replay read, the group
   buffers the member's frames meanwhile, and :meth:`Member.run` sends only those whose cursor follows the last
   replayed one. No gap, no duplicate.
@@ -35,204 +34,28 @@ How it fits together:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import uuid
-import weakref
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import ArgumentNode, FragmentSpreadNode, VariableNode, visit
 from graphql.language import Visitor
-from starlette.websockets import WebSocket
-from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 from strawberry.types.execution import ExecutionResult
 from strawberry.utils.aio import aclosing
 
 from gateway.context import Context, Principal
 from gateway.events.broker import Broker, SubscriberDropped, Subscription
+from gateway.graphql_ws.protocol import OperationSlot
 from gateway.store import StoredEvent, StoreUnavailable
 
 if TYPE_CHECKING:
-    from strawberry.http.async_base_view import AsyncWebSocketAdapter
-
     from gateway.context import Info
 
 log = logging.getLogger("hookgate.events")
-
-#: The protocol's own messages (acks, replayed events, errors) wait for the writer once this many frames are queued.
-HIGH_WATER: Final = 256
-
-
-# ------------------------------------------------------------------------------------------------ per connection
-
-
-@dataclass(frozen=True, slots=True)
-class OperationSlot:
-    """The graphql-transport-ws operation a resolver runs for: its id, its request, and its connection's writer."""
-
-    id: str
-    query: str
-    variables: dict[str, object] | None
-    operation_name: str | None
-    writer: ConnectionWriter
-
-
-#: Set by :class:`SharingTransportWSHandler` in each operation's own task; None elsewhere (HTTP, in-process calls).
-OPERATION: contextvars.ContextVar[OperationSlot | None] = contextvars.ContextVar("hookgate_ws_operation", default=None)
-
-#: Set in a :class:`LiveGroup`'s own task: the ``events`` resolver then reads the group's feed.
-FEED: contextvars.ContextVar[LiveGroup | None] = contextvars.ContextVar("hookgate_events_feed", default=None)
-
-
-def current_operation() -> OperationSlot | None:
-    return OPERATION.get()
-
-
-def current_feed() -> LiveGroup | None:
-    return FEED.get()
-
-
-class ConnectionWriter:
-    """One WebSocket's outbound text frames, written in order by one task.
-
-    :meth:`put` never waits (a group fan-out must not wait on any one connection); :meth:`send` is for the protocol's
-    own messages and waits while more than :data:`HIGH_WATER` frames are queued, which bounds what a long replay to
-    a slow client can queue. Frames of a :class:`Member` are counted in its ``pending`` until written.
-    """
-
-    __slots__ = ("_encode_json", "_frames", "_idle", "_send_text", "_task", "_wakeup", "closed")
-
-    def __init__(
-        self, send_text: Callable[[str], Awaitable[None]], encode_json: Callable[[object], str | bytes]
-    ) -> None:
-        self._send_text = send_text
-        self._encode_json = encode_json
-        self._frames: deque[tuple[str, Member | None, str]] = deque()
-        self._wakeup: asyncio.Future[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._task: asyncio.Task[None] | None = None
-        self.closed = False
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="hookgate-ws-writer")
-
-    async def aclose(self) -> None:
-        self.closed = True
-        self._frames.clear()
-        self._idle.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    def put(self, text: str, member: Member | None = None, cursor: str = "") -> None:
-        """Queue a protocol message (``text`` is the frame), or ``member``'s event at ``cursor`` (``text`` is the
-        group's payload, shared by all members: the frame is made when written, so a backlog holds no copies)."""
-        if self.closed:
-            return
-        self._frames.append((text, member, cursor))
-        self._idle.clear()
-        waiter = self._wakeup
-        if waiter is not None:
-            self._wakeup = None
-            if not waiter.done():
-                waiter.set_result(None)
-
-    def encode(self, data: object) -> str:
-        """``data`` as the view encodes JSON (orjson), as text: graphql-transport-ws speaks in text frames."""
-        encoded = self._encode_json(data)
-        return encoded.decode() if isinstance(encoded, bytes) else encoded
-
-    async def send(self, text: str) -> None:
-        self.put(text)
-        if len(self._frames) > HIGH_WATER:
-            await self._idle.wait()
-
-    def discard(self, member: Member) -> None:
-        """Free ``member``'s queued frames now (it was dropped: the point of the policy is the memory)."""
-        if any(entry[1] is member for entry in self._frames):
-            self._frames = deque(entry for entry in self._frames if entry[1] is not member)
-
-    @property
-    def backlog(self) -> int:
-        return len(self._frames)
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                # Back to back: uvicorn's send returns without yielding unless the socket's buffer is full, so a
-                # burst of frames costs no task switch each.
-                while self._frames:
-                    text, member, cursor = self._frames.popleft()
-                    if member is not None:
-                        if member.left or member.dropped:
-                            continue  # its client completed it or went away, or it was dropped
-                        member.pending -= 1
-                        member.sent = cursor  # handed to the transport: a drop from now on resumes after it
-                        text = member.prefix + text + "}"
-                    await self._send_text(text)
-                self._idle.set()
-                self._wakeup = loop.create_future()
-                await self._wakeup
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            # The client went away (the reading side notices and shuts the connection down): stop writing.
-            log.debug("websocket writer stopped: %s", type(exc).__name__)
-            self.closed = True
-            self._frames.clear()
-            self._idle.set()
-
-
-def _text_sender(websocket: AsyncWebSocketAdapter) -> Callable[[str], Awaitable[None]]:
-    """Send already-encoded text: Starlette's WebSocket directly, or any other adapter through its ``send_json``."""
-    ws = getattr(websocket, "ws", None)
-    if isinstance(ws, WebSocket):
-        return ws.send_text
-
-    async def via_adapter(text: str) -> None:
-        await websocket.send_json(orjson.loads(text))
-
-    return via_adapter
-
-
-class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Strawberry's graphql-transport-ws handler with one ordered writer per connection, and each operation's
-    identity available to the ``events`` resolver (which then joins a shared live group; see the module docstring).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.writer = ConnectionWriter(_text_sender(self.websocket), self.view.encode_json)
-
-    async def handle(self) -> None:
-        self.writer.start()
-        try:
-            await super().handle()
-        finally:
-            await self.writer.aclose()
-
-    async def send_message(self, message: Message) -> None:
-        if self.writer.closed:
-            raise WebSocketDisconnected
-        await self.writer.send(self.writer.encode(message))
-
-    async def run_operation(self, operation: Operation[Context, None]) -> None:
-        # This runs in the operation's own task: the variable is seen by its resolvers and by no other operation.
-        OPERATION.set(
-            OperationSlot(operation.id, operation.query, operation.variables, operation.operation_name, self.writer)
-        )
-        await super().run_operation(operation)
 
 
 # ----------------------------------------------------------------------------------------------------- the groups
@@ -324,12 +147,13 @@ class LiveGroup:
     """The subscribers of one distinct live subscription, and the one execution they share (module docstring).
 
     Its task holds a broker subscription and a Strawberry stream of the document in which the ``events`` resolver,
-    seeing :data:`FEED`, yields the broker's events: one execution per event, whatever the number of members.
+    finding the group as its context's ``live_feed``, yields the broker's events: one execution per event, whatever
+    the number of members.
     """
 
     def __init__(
         self,
-        hub: SharedEvents,
+        hub: LiveHub,
         key: GroupKey,
         *,
         info: Info,
@@ -340,7 +164,7 @@ class LiveGroup:
         self.key = key
         self.members: dict[Member, None] = {}  # insertion-ordered: members get their frames in joining order
         self._schema = info.schema
-        self._services = info.context.services
+        self._runtime = info.context.runtime
         self._principal: Principal = info.context.principal
         self._slot = slot
         self._filters = filters
@@ -356,10 +180,10 @@ class LiveGroup:
     # -- lifecycle
 
     def start(self) -> None:
-        # A fresh context: the group belongs to no operation (not the first member's, whose task creates it).
-        context = contextvars.Context()
-        context.run(FEED.set, self)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="hookgate-events-group", context=context)
+        # Empty context variables: the group belongs to no request (not the first member's, whose task creates it).
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name="hookgate-events-group", context=contextvars.Context()
+        )
 
     async def wait_ready(self) -> None:
         """Until the group's broker subscription is registered (so a member joining now misses nothing that the
@@ -415,7 +239,10 @@ class LiveGroup:
                 self._subscription = subscription
                 self._ready.set()
                 context = Context(
-                    services=self._services, principal=self._principal, request_id=f"events-{uuid.uuid4().hex}"
+                    runtime=self._runtime,
+                    principal=self._principal,
+                    request_id=f"events-{uuid.uuid4().hex}",
+                    live_feed=self,
                 )
                 stream = await self._schema.stream(
                     self._slot.query,
@@ -469,8 +296,9 @@ class LiveGroup:
         return True
 
 
-class SharedEvents:
-    """The live groups of one broker (one per process): :meth:`join` is the ``events`` resolver's way in.
+class LiveHub:
+    """The live groups over one broker, one hub per runtime (``LiveHub(broker)`` once the broker is open):
+    :meth:`join` is the ``events`` resolver's way in.
 
     ``executions`` counts shared executions (one per event per group), ``frames`` the frames they produced: their
     ratio is the sharing. Tests read them.
@@ -515,17 +343,6 @@ class SharedEvents:
             group.leave(member)
 
 
-_HUBS: weakref.WeakKeyDictionary[Broker, SharedEvents] = weakref.WeakKeyDictionary()
-
-
-def hub_for(broker: Broker) -> SharedEvents:
-    """The shared groups of ``broker`` (created on first use)."""
-    hub = _HUBS.get(broker)
-    if hub is None:
-        hub = _HUBS[broker] = SharedEvents(broker)
-    return hub
-
-
 def group_key(info: Info, slot: OperationSlot) -> GroupKey:
     """What makes two live subscriptions' results equal: document, operation name, variables and principal.
 
@@ -566,17 +383,4 @@ def _replay_only_variable(info: Info) -> str | None:
     return uses.after
 
 
-__all__ = [
-    "FEED",
-    "OPERATION",
-    "ConnectionWriter",
-    "LiveGroup",
-    "Member",
-    "OperationSlot",
-    "SharedEvents",
-    "SharingTransportWSHandler",
-    "current_feed",
-    "current_operation",
-    "group_key",
-    "hub_for",
-]
+__all__ = ["LiveGroup", "LiveHub", "Member", "group_key"]

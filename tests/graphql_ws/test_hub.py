@@ -1,4 +1,4 @@
-"""Shared live subscriptions (gateway/events/sharing.py) through the real server and raw graphql-transport-ws clients:
+"""The live hub (gateway/graphql_ws/hub.py) through the real server and raw graphql-transport-ws clients:
 identical subscriptions execute once per event and receive the same bytes; anything that changes the result gets its
 own execution; a resuming subscriber joins the shared stream with no gap and no duplicate; a slow subscriber is
 dropped with where to resume and delays nobody; ``complete`` and disconnects leave the group."""
@@ -19,7 +19,7 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from gateway.events.sharing import SharedEvents, hub_for
+from gateway.graphql_ws.hub import LiveHub
 from tests.conftest import Gateway
 from tests.events.conftest import ZERO_CURSOR, services_of, uipath_delivery, until, ws_url
 from tests.hardening.conftest import KEYS, api_keys
@@ -90,13 +90,12 @@ async def connect(
                     await connection.reader
 
 
-def hub(gateway: Gateway) -> SharedEvents:
-    broker = services_of(gateway.app).broker
-    assert broker is not None
-    return hub_for(broker)
+def hub(gateway: Gateway) -> LiveHub:
+    live: LiveHub = services_of(gateway.app).live
+    return live
 
 
-def live_members(shared: SharedEvents) -> int:
+def live_members(shared: LiveHub) -> int:
     """Members past their replay (the server runs on another thread: retry a read that raced a change)."""
     for _ in range(100):
         with contextlib.suppress(RuntimeError):
