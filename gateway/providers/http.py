@@ -22,6 +22,7 @@ import email.utils
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar, cast
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import httpx
@@ -381,6 +382,31 @@ class UpstreamClient:
         with self.map_transport_errors():
             async with self.http.stream(method, url, **kwargs) as response:
                 yield response
+
+
+#: A guard against a server whose next-page links never end; far above any real list.
+MAX_PAGES = 1000
+
+
+def next_page(base_url: str, link: str, seen: set[str], unexpected: Callable[[str], Exception]) -> str:
+    """A next-page ``link`` from an answer, resolved against the source's ``base_url``, as the URL to request.
+
+    The source's credentials go wherever the link points, so a link to another origin (scheme and host) is refused,
+    as is a link already followed or one past :data:`MAX_PAGES`: ``unexpected(what)`` makes the error to raise.
+    ``seen`` holds the links followed so far in this listing.
+    """
+    resolved = urljoin(f"{base_url}/", link)
+    if _origin(resolved) != _origin(base_url):
+        raise unexpected("a next-page link to another host")
+    if resolved in seen or len(seen) >= MAX_PAGES:
+        raise unexpected("next-page links that never end")
+    seen.add(resolved)
+    return resolved
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _refused(exc: httpx.TimeoutException) -> bool:

@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -38,12 +38,11 @@ from gateway.providers.auth import HeaderAuth
 from gateway.providers.base import Adapter
 from gateway.providers.dixa.catalogue import CATALOGUE, EVENTS
 from gateway.providers.dixa.config import DixaSource
-from gateway.providers.http import UpstreamClient
+from gateway.providers.http import UpstreamClient, next_page
 
 WEBHOOKS = "/v1/webhooks"
 
 _EVENT_SET = frozenset(EVENTS)
-_MAX_PAGES = 1000
 
 
 def subscription_id(value: str) -> str | None:
@@ -288,14 +287,7 @@ class DixaAdapter(Adapter):
         return cid
 
     def _checked_link(self, link: str, seen: set[str]) -> str:
-        link = urljoin(f"{self.config.base_url}/", link)
-        # The API key goes wherever the link points: never to another origin.
-        if urlsplit(link)[:2] != urlsplit(self.config.base_url)[:2]:
-            raise self._unexpected("a next-page link to another host")
-        if link in seen or len(seen) >= _MAX_PAGES:
-            raise self._unexpected("next-page links that never end")
-        seen.add(link)
-        return link
+        return next_page(self.config.base_url, link, seen, self._unexpected)
 
     def _data_list(self, body: Any, what: str) -> list[dict[str, Any]]:
         data = body.get("data") if isinstance(body, dict) else None

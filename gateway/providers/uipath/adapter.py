@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
@@ -42,7 +42,7 @@ from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
 from gateway.parsing import parse_instant
 from gateway.providers.auth import HeaderAuth, RefreshingTokenAuth
 from gateway.providers.base import Adapter
-from gateway.providers.http import Classify, UpstreamClient, default_error_text
+from gateway.providers.http import Classify, UpstreamClient, default_error_text, next_page
 from gateway.providers.uipath.config import UiPathSource
 
 WEBHOOKS = "/odata/Webhooks"
@@ -55,8 +55,6 @@ _ID = re.compile(r"0|[1-9][0-9]{0,18}")
 _MAX_ID = 2**63 - 1
 #: Documented error codes [doc]: 1000 invalid request, 1001 name already used, 1002 item not found.
 _ITEM_NOT_FOUND = 1002
-#: A guard against a server whose nextLink never ends; far above any real webhook count.
-_MAX_PAGES = 1000
 #: A page of webhooks: its records (immutable, so that identical answers can share them) and the next page's link.
 _Page = tuple[tuple[WebhookRecord, ...], str | None]
 
@@ -437,15 +435,8 @@ class UiPathAdapter(Adapter):
         return records, link if isinstance(link, str) and link else None
 
     def _checked_link(self, link: str, seen: set[str]) -> str:
-        # A nextLink is absolute [doc] but may be relative on some servers: resolve it against the service root.
-        link = urljoin(f"{self.config.base_url}/", link)
-        # The bearer token goes wherever the link points: never let an answer send it to another origin.
-        if _origin(link) != _origin(self.config.base_url):
-            raise self._unexpected("a next-page link to another host")
-        if link in seen or len(seen) >= _MAX_PAGES:
-            raise self._unexpected("next-page links that never end")
-        seen.add(link)
-        return link
+        # A nextLink is absolute [doc] but may be relative on some servers: next_page resolves it, same origin only.
+        return next_page(self.config.base_url, link, seen, self._unexpected)
 
     def _values(self, body: Any, what: str) -> list[dict[str, Any]]:
         value = body.get("value") if isinstance(body, dict) else None
@@ -495,11 +486,6 @@ class UiPathAdapter(Adapter):
             source=self.name,
             provider=self.kind,
         )
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
 
 
 async def _fetch_token(http: UpstreamClient, name: str, config: UiPathSource) -> tuple[str, float]:
