@@ -41,8 +41,8 @@ def _request_id(context: Any) -> str | None:
 
 
 def _production(context: Any) -> bool:
-    services = getattr(context, "services", None)
-    return bool(services is not None and services.settings.production)
+    runtime = getattr(context, "runtime", None)
+    return bool(runtime is not None and runtime.settings.production)
 
 
 #: graphql-core's variable coercion errors: the variable, and the path inside its value when there is one.

@@ -67,10 +67,10 @@ def natural_key(native_id: str) -> tuple[int, int, str]:
 
 def choose_source(info: Info, source: str | None, capability: Capability, *, field: str = "source") -> Source:
     """The named source, or the only source with ``capability`` when none is named."""
-    services = info.context.services
+    runtime = info.context.runtime
     if source is not None:
-        return check(services.source(source), capability)
-    candidates = services.select(source=None, provider=None, capability=capability)
+        return check(runtime.source(source), capability)
+    candidates = runtime.select(source=None, provider=None, capability=capability)
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:

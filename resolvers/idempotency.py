@@ -184,8 +184,8 @@ async def run_idempotent(info: Any, name: str, input: Any, call: Callable[[], Aw
         return cast(R, decode_answer(stored, info))
 
     return await idempotency.run_keyed(
-        ctx.services.store,
-        ctx.services.settings,
+        ctx.runtime.store,
+        ctx.runtime.settings,
         scope=ctx.principal.name,
         key=key,
         fingerprint=fingerprint(name, input),

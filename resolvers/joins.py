@@ -67,7 +67,7 @@ class CatalogueView:
 
 def view_of(ctx: Context, source: str, records: list[EventTypeRecord]) -> CatalogueView:
     """The view of ``records``, the catalogue of ``source``: made once while the cache holds that catalogue."""
-    return ctx.services.catalogues.view(source, records, CatalogueView)
+    return ctx.runtime.catalogues.view(source, records, CatalogueView)
 
 
 async def catalogue(ctx: Context, source: str) -> CatalogueView:
@@ -102,7 +102,7 @@ class WebhookJoins:
         """The source's catalogue at hand; None if it has to be loaded; False if the source has none."""
         known = self._event_types.get(source, True)
         if known is True:
-            adapter = self._ctx.services.adapters.get(source)
+            adapter = self._ctx.runtime.adapters.get(source)
             if adapter is None or not adapter.has(Capability.EVENT_TYPES):
                 known = False
             else:
@@ -113,7 +113,7 @@ class WebhookJoins:
     def _keeps(self, source: str) -> bool:
         keeps = self._keeps_statuses.get(source)
         if keeps is None:
-            adapter = self._ctx.services.adapters.get(source)
+            adapter = self._ctx.runtime.adapters.get(source)
             keeps = self._keeps_statuses[source] = adapter is not None and adapter.has(Capability.DELIVERY_LOGS)
         return keeps
 

@@ -60,7 +60,7 @@ async def delivery_log(
     info: Info, source: str, provider_id: str, event: str, first: int
 ) -> list[DeliveryLogRecord] | None:
     ctx = info.context
-    adapter = ctx.services.adapters.get(source)
+    adapter = ctx.runtime.adapters.get(source)
     if adapter is None or not adapter.has(Capability.DELIVERY_LOGS):
         return None
     check_first(info, first, field="first")
@@ -76,7 +76,7 @@ def check_first(info: Info, first: int | None, *, field: str = "first") -> int |
     """``first`` within 0..max_first, or BAD_USER_INPUT naming the argument."""
     if first is None:
         return None
-    limit = info.context.services.settings.limits.max_first
+    limit = info.context.runtime.settings.limits.max_first
     if first < 0:
         raise BadUserInput(f"{field} must not be negative (got {first})", field=field)
     if first > limit:

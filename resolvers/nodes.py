@@ -38,7 +38,7 @@ def _start(info: Info, id: str, joins: WebhookJoins, field: str = "id") -> Start
     if gid.type in _NUMERIC and not _NUMERIC[gid.type].fullmatch(gid.native):
         # ASCII digits, bounded: int() and the stores would read other scripts' digits, or raise past 4,300 digits.
         raise BadUserInput(f"{field}: '{id[:80]}' is not a {gid.type} id", field=field)
-    if gid.source not in ctx.services.adapters and gid.type != "InboundEvent":
+    if gid.source not in ctx.runtime.adapters and gid.type != "InboundEvent":
         return None  # the source is no longer configured: the object cannot be reached
     if gid.type == "Webhook":
         return ctx.loaders.webhooks(gid.source).load(gid.native), lambda r: _webhook(r, joins)

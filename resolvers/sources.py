@@ -16,5 +16,5 @@ def sources(info: Info) -> list[Source]:
             sandbox=adapter.sandbox,
             circuit=circuit_state_of(adapter.circuit),
         )
-        for adapter in info.context.services.adapters.values()
+        for adapter in info.context.runtime.adapters.values()
     ]

@@ -52,11 +52,11 @@ async def webhooks(
 ) -> Connection[Webhook]:
     """Every matching webhook of every (healthy) source, in a stable order: sources as configured, then by id."""
     limit = check_first(info, first)
-    services = info.context.services
-    adapters = services.select(
+    runtime = info.context.runtime
+    adapters = runtime.select(
         source=source, provider=provider.value if provider else None, capability=Capability.WEBHOOKS
     )
-    order = {name: index for index, name in enumerate(services.adapters)}
+    order = {name: index for index, name in enumerate(runtime.adapters)}
     flt = WebhookFilter(enabled=enabled, url=url, event_type=event_type)
     answered = await gather_sources(info, adapters, lambda a: require(a, WebhookRegistry)
                                     .list_webhooks(flt))  # fmt: skip
@@ -77,7 +77,7 @@ async def webhooks(
         start = next((i for i, row in enumerate(rows) if row[0] > key), len(rows))
     end = len(rows) if limit is None else min(len(rows), start + limit)
     if limit is None:
-        end = min(end, start + services.settings.limits.max_first)
+        end = min(end, start + runtime.settings.limits.max_first)
     page = WebhookJoins(info).webhooks([r for _, r in rows[start:end]])
     return Connection[Webhook].of(page, _cursor, has_next=end < total, has_previous=start > 0, total=total)
 
@@ -88,7 +88,7 @@ def _cursor(hook: Webhook) -> str:
 
 async def webhook(info: Info, id: strawberry.ID) -> Webhook | None:
     gid = expect_id(id, "Webhook")
-    if gid.source not in info.context.services.adapters:
+    if gid.source not in info.context.runtime.adapters:
         return None
     record = await info.context.loaders.webhooks(gid.source).load_typed(gid.native)
     return None if record is None else WebhookJoins(info).webhook(record)
@@ -97,7 +97,7 @@ async def webhook(info: Info, id: strawberry.ID) -> Webhook | None:
 async def event_types(
     info: Info, source: str | None = None, provider: Provider | None = None, group: str | None = None
 ) -> list[EventType]:
-    adapters = info.context.services.select(
+    adapters = info.context.runtime.select(
         source=source, provider=provider.value if provider else None, capability=Capability.EVENT_TYPES
     )
     ctx = info.context
@@ -129,7 +129,7 @@ def _check_url(url: str, *, allow_private: bool) -> str:
 
 
 def _allow_private(info: Info) -> bool:
-    return info.context.services.settings.webhooks.allow_private_urls
+    return info.context.runtime.settings.webhooks.allow_private_urls
 
 
 def _check_headers(value: Any) -> dict[str, str]:
@@ -179,7 +179,7 @@ def _spec(data: dict[str, Any], *, allow_private: bool) -> WebhookSpec:
 
 async def _validate_for_source(info: Info, adapter_name: str, spec: WebhookSpec, *, defaults: set[str]) -> None:
     """Reject what this source cannot take, before any write goes upstream. ``defaults``: fields set implicitly."""
-    adapter = info.context.services.source(adapter_name)
+    adapter = info.context.runtime.source(adapter_name)
     registry = require(adapter, WebhookRegistry)
     unsupported = sorted(spec.given() - registry.webhook_fields - defaults)
     if unsupported:
@@ -204,7 +204,7 @@ async def _validate_for_source(info: Info, adapter_name: str, spec: WebhookSpec,
 
 @mutation
 async def create_webhook(info: Info, input: CreateWebhookInput) -> WebhookPayload:
-    adapter = info.context.services.source(input.source)
+    adapter = info.context.runtime.source(input.source)
     registry = require(adapter, WebhookRegistry)
     data = {name: getattr(input, name) for name in _FIELD_NAMES}
     # Absent optional fields arrive as None: for a create they mean "not given", except enabled's default.
@@ -227,7 +227,7 @@ def _without(spec: WebhookSpec, name: str) -> WebhookSpec:
 @mutation
 async def update_webhook(info: Info, input: UpdateWebhookInput) -> WebhookPayload:
     gid = expect_id(input.id, "Webhook")
-    adapter = info.context.services.source(gid.source)
+    adapter = info.context.runtime.source(gid.source)
     registry = require(adapter, WebhookRegistry)
     spec = _spec(
         {name: getattr(input, name) for name in _FIELD_NAMES if hasattr(input, name)},
@@ -244,7 +244,7 @@ async def update_webhook(info: Info, input: UpdateWebhookInput) -> WebhookPayloa
 @mutation
 async def delete_webhook(info: Info, input: DeleteWebhookInput) -> DeleteWebhookPayload:
     gid = expect_id(input.id, "Webhook")
-    registry = require(info.context.services.source(gid.source), WebhookRegistry)
+    registry = require(info.context.runtime.source(gid.source), WebhookRegistry)
     await registry.delete_webhook(gid.native)
     info.context.loaders.clear_source(gid.source)
     return DeleteWebhookPayload(deleted_id=input.id, client_mutation_id=input.client_mutation_id)
@@ -253,7 +253,7 @@ async def delete_webhook(info: Info, input: DeleteWebhookInput) -> DeleteWebhook
 @mutation
 async def ping_webhook(info: Info, input: PingWebhookInput) -> PingWebhookPayload:
     gid = expect_id(input.id, "Webhook")
-    pinger = require(info.context.services.source(gid.source), WebhookPinger)
+    pinger = require(info.context.runtime.source(gid.source), WebhookPinger)
     ping = await pinger.ping_webhook(gid.native)
     return PingWebhookPayload(
         type=ping.type,
