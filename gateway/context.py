@@ -66,11 +66,6 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.runtime)
 
-    @property
-    def services(self) -> Runtime:
-        """The runtime under its former name, while callers move to :attr:`runtime`."""
-        return self.runtime
-
     def add_partial(self, exc: Exception, path: list[str | int] | None) -> None:
         """Report ``exc`` for the part of the answer at ``path``; the rest of the answer stands.
 

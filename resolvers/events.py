@@ -43,7 +43,7 @@ def to_inbound_event(event: StoredEvent) -> InboundEvent:
 
 
 def _store(info: Info) -> Store:
-    store: Store | None = info.context.services.store
+    store: Store | None = info.context.runtime.store
     if store is None:
         raise UpstreamUnavailable("the event log is not open")
     return store
@@ -51,7 +51,7 @@ def _store(info: Info) -> Store:
 
 def _check_source(info: Info, source: str | None) -> None:
     if source is not None:
-        info.context.services.source(source)  # BAD_USER_INPUT naming the unknown source
+        info.context.runtime.source(source)  # BAD_USER_INPUT naming the unknown source
 
 
 def _unavailable(exc: StoreError) -> UpstreamUnavailable:
@@ -123,9 +123,9 @@ async def events(
             yield to_inbound_event(event)
         return
     _check_source(info, source)
-    services = info.context.services
+    runtime = info.context.runtime
     store = _store(info)
-    if services.broker is None:
+    if runtime.broker is None:
         raise UpstreamUnavailable("live events are not available: the event broker is not open")
     kind = None if provider is None else provider.value
     filters: dict[str, str | Sequence[str] | None] = {"source": source, "provider": kind, "types": types}
@@ -137,7 +137,7 @@ async def events(
                 yield to_inbound_event(event)
                 last = event.cursor
         if slot is not None:
-            hub: LiveHub = services.live
+            hub: LiveHub = runtime.live
             async with hub.join(info, slot, source=source, provider=kind, types=types) as member:
                 if last is None:
                     last = await store.last_cursor()
@@ -150,7 +150,7 @@ async def events(
                 finally:
                     last = member.sent
             return
-        async with services.broker.subscribe(source=source, provider=kind, types=types) as live:
+        async with runtime.broker.subscribe(source=source, provider=kind, types=types) as live:
             if last is None:
                 # "From now": the log's end, read after subscribing, so everything later reaches us live.
                 last = await store.last_cursor()
@@ -165,7 +165,7 @@ async def events(
                 last = event.cursor
     except SubscriberDropped:
         raise FellBehind(
-            f"the subscription fell behind by more than {services.settings.events.subscriber_queue} events and was "
+            f"the subscription fell behind by more than {runtime.settings.events.subscriber_queue} events and was "
             "closed; subscribe again with after: resumeAfter to replay what it missed",
             resumeAfter=last,
         ) from None
