@@ -188,6 +188,16 @@ async def _translated() -> AsyncIterator[None]:
         raise StoreUnavailable("sqlite store is closed") from exc
 
 
+@asynccontextmanager
+async def _opening(path: str) -> AsyncIterator[None]:
+    """sqlite3 errors while opening name the file: the one thing an operator needs (a missing directory, a directory
+    the user cannot write to, a file that is not a database)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot open SQLite store at {path}: {exc}") from exc
+
+
 class SqliteStore(StoreBase):
     """The SQLite store. Build it with :meth:`open` (or :func:`gateway.store.open_store`), inside the event loop
     that will use it, and close it with :meth:`aclose`."""
@@ -218,7 +228,7 @@ class SqliteStore(StoreBase):
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError("synchronous must be FULL, NORMAL or EXTRA")
         memory = path == ":memory:"
-        async with _translated():
+        async with _opening(path):
             # isolation_level=None: sqlite3 opens no implicit transactions; each statement commits by itself.
             writer = await aiosqlite.connect(path, isolation_level=None)
             try:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,32 @@ async def test_bad_store_urls_are_refused_without_their_password(url: str, named
         await open_store(url)
     assert named in str(caught.value)
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("where", ["missing directory", "file for a directory", "unwritable directory"])
+async def test_a_sqlite_store_that_cannot_be_opened_names_its_path(tmp_path: Path, where: str) -> None:
+    # What a container running as a non-root user met with the database in a root-owned directory: the error must
+    # say which file, not only "OperationalError".
+    if where == "missing directory":
+        db = tmp_path / "no-such-dir" / "hookgate.db"
+    elif where == "file for a directory":
+        (tmp_path / "plain-file").write_text("")
+        db = tmp_path / "plain-file" / "hookgate.db"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes to any directory")
+        (tmp_path / "read-only").mkdir(mode=0o555)
+        db = tmp_path / "read-only" / "hookgate.db"
+    with pytest.raises(StoreUnavailable) as caught:
+        await open_store(f"sqlite:///{db}")
+    # aiosqlite stops the worker thread of a connection that failed to open without waiting for it: let it finish
+    # before this test's event loop closes, or the thread fails on the closed loop.
+    for _ in range(500):
+        if not any("_connection_worker_thread" in t.name for t in threading.enumerate()):
+            break
+        await asyncio.sleep(0.01)
+    assert f"cannot open SQLite store at {db}: " in str(caught.value)
+    assert "unable to open database file" in str(caught.value)
 
 
 async def test_redis_store_repr_hides_the_password() -> None:
