@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -195,7 +196,12 @@ async def _opening(path: str) -> AsyncIterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        raise StoreUnavailable(f"cannot open SQLite store at {path}: {exc}") from exc
+        raise StoreUnavailable(f"cannot open SQLite store at {_absolute(path)}: {exc}") from exc
+
+
+def _absolute(path: str) -> str:
+    """A relative store path is relative to the working directory: say which one."""
+    return path if path == ":memory:" else os.path.abspath(path)
 
 
 class SqliteStore(StoreBase):

@@ -111,11 +111,20 @@ async def test_bad_store_urls_are_refused_without_their_password(url: str, named
     assert "hunter2" not in str(caught.value)
 
 
-@pytest.mark.parametrize("where", ["missing directory", "file for a directory", "unwritable directory"])
-async def test_a_sqlite_store_that_cannot_be_opened_names_its_path(tmp_path: Path, where: str) -> None:
+@pytest.mark.parametrize(
+    "where", ["missing directory", "relative path", "file for a directory", "unwritable directory"]
+)
+async def test_a_sqlite_store_that_cannot_be_opened_names_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
     # What a container running as a non-root user met with the database in a root-owned directory: the error must
-    # say which file, not only "OperationalError".
+    # say which file (absolute, also for a relative URL), not only "OperationalError".
+    url = None
     if where == "missing directory":
+        db = tmp_path / "no-such-dir" / "hookgate.db"
+    elif where == "relative path":
+        monkeypatch.chdir(tmp_path)
+        url = "sqlite:///no-such-dir/hookgate.db"
         db = tmp_path / "no-such-dir" / "hookgate.db"
     elif where == "file for a directory":
         (tmp_path / "plain-file").write_text("")
@@ -126,7 +135,7 @@ async def test_a_sqlite_store_that_cannot_be_opened_names_its_path(tmp_path: Pat
         (tmp_path / "read-only").mkdir(mode=0o555)
         db = tmp_path / "read-only" / "hookgate.db"
     with pytest.raises(StoreUnavailable) as caught:
-        await open_store(f"sqlite:///{db}")
+        await open_store(url or f"sqlite:///{db}")
     # aiosqlite stops the worker thread of a connection that failed to open without waiting for it: let it finish
     # before this test's event loop closes, or the thread fails on the closed loop.
     for _ in range(500):
