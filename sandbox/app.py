@@ -7,11 +7,14 @@ and ``sandbox/kit.py`` for what every simulator is built from.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from sandbox import auco, dixa, druid, uipath, workflowgen
-from sandbox.control import Control, SimulatorMiddleware, control_routes
+from sandbox.control import Control, SimulatorMiddleware, control_routes, hangs_released_on_exit_signals
 from sandbox.deliveries import Deliveries
 from sandbox.kit import Simulator
 
@@ -39,7 +42,13 @@ def create_sandbox_app(control: Control | None = None) -> Starlette:
             sim, target=target, control=control, routes=sim.routes, error_body=simulator.error_body
         )
         routes.append(Mount(f"/{target}", app=wrapped))
-    app = Starlette(routes=routes)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with hangs_released_on_exit_signals(control):
+            yield
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.control = control
     app.state.deliveries = deliveries
     return app

@@ -8,7 +8,8 @@ The control endpoints (:func:`control_routes`, mounted by the combined sandbox a
 
 - ``POST /_control/faults`` ``{"target": "uipath", "latency_ms": 50, "status": 503, "rate": 0.5, "hang": false}``
   (``"body": "not json"`` answers that raw body instead, with ``status`` or 200; ``"retry_after": 2`` adds
-  ``Retry-After: 2`` to a ``status`` answer)
+  ``Retry-After: 2`` to a ``status`` answer; ``"hang": true`` holds each request for an hour, or until the sandbox
+  is told to stop: then it answers 503, so that shutting down never waits for a hung request)
 - ``DELETE /_control/faults`` (all, or ``?target=uipath``)
 - ``GET /_control/calls`` / ``DELETE /_control/calls``
 - ``POST /_control/clock`` ``{"advance_s": 1801}`` moves the simulators' clock (DRUID token expiry)
@@ -21,10 +22,14 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 from starlette.requests import Request
@@ -35,6 +40,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sandbox.kit import json_bytes
 
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
+
+#: How long a ``hang`` fault holds a request unless the sandbox is stopped first.
+HANG_S = 3600.0
 
 TARGETS = ("uipath", "workflowgen", "druid", "dixa", "auco")
 
@@ -71,6 +79,7 @@ class Control:
     rng: random.Random = field(default_factory=lambda: random.Random(1234))
     options: dict[str, Any] = field(default_factory=dict)
     _resetters: list[Callable[[], None]] = field(default_factory=list)
+    _hung: set[asyncio.Future[None]] = field(default_factory=set)
 
     def on_reset(self, resetter: Callable[[], None]) -> None:
         """Register a callback that puts one simulator's state back to its seed."""
@@ -88,6 +97,55 @@ class Control:
 
     def calls_snapshot(self) -> dict[str, dict[str, int]]:
         return {target: dict(counter) for target, counter in self.calls.items()}
+
+    async def hang(self, timeout_s: float = HANG_S) -> bool:
+        """Hold the caller for ``timeout_s``, or until :meth:`release_hangs`: True when released."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._hung.add(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout_s)
+        except TimeoutError:
+            return False
+        finally:
+            self._hung.discard(waiter)
+        return True
+
+    def release_hangs(self) -> None:
+        """End every :meth:`hang` now (called in the event loop of the requests it holds)."""
+        for waiter in self._hung:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+@contextmanager
+def hangs_released_on_exit_signals(control: Control) -> Iterator[None]:
+    """While the sandbox serves from the main thread (``hookgate sandbox``), SIGINT and SIGTERM first release the
+    requests a ``hang`` fault holds, then go on to the handler they had (uvicorn's, which stops the server).
+
+    uvicorn's graceful shutdown waits for every request in progress; without this, a hung one kept the process
+    alive for an hour after SIGTERM. In another thread (a :class:`~sandbox.server.ThreadedServer`) nothing is
+    installed: signals reach only the main thread, and whoever owns the thread stops the server."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    chained: dict[int, Callable[[int, FrameType | None], Any]] = {}
+
+    def release_then_chain(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(control.release_hangs)
+        chained[signum](signum, frame)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if callable(previous):  # not SIG_DFL, SIG_IGN or a handler set outside Python: leave those alone
+            chained[sig] = previous
+            signal.signal(sig, release_then_chain)
+    try:
+        yield
+    finally:
+        for signum, handler in chained.items():
+            if signal.getsignal(signum) is release_then_chain:
+                signal.signal(signum, handler)
 
 
 class SimulatorMiddleware:
@@ -125,8 +183,10 @@ class SimulatorMiddleware:
         if fault is not None:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)
-            if fault.hang:
-                await asyncio.sleep(3600)
+            if fault.hang and await self.control.hang():
+                # Released: the sandbox is stopping. Answer, so that the server's graceful shutdown can finish.
+                await _send_raw(send, 503, json_bytes(self.error_body(503)), b"application/json")
+                return
             if fault.body is not None and self.control.rng.random() < fault.rate:
                 await _send_raw(send, fault.status or 200, fault.body.encode(), b"application/json")
                 return
