@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Sequence
+from typing import Any
 
+import orjson
 import strawberry
 
-from gateway.context import Info
+from gateway.context import Info, path_of
 from gateway.errors import BadUserInput, HookgateError, InternalError, UpstreamUnavailable
 from gateway.events.broker import FellBehind, SubscriberDropped
 from gateway.graphql_ws.hub import LiveHub
-from gateway.store import InvalidCursor, Store, StoredEvent, StoreError
+from gateway.store import InvalidCursor, RawPayload, Store, StoredEvent, StoreError
 from resolvers.loading import check_first
 from schema.connections import Connection
 from schema.enums import Provider
@@ -28,7 +30,11 @@ DEFAULT_FIRST = 100
 REPLAY_PAGE = 500
 
 
-def to_inbound_event(event: StoredEvent) -> InboundEvent:
+def to_inbound_event(event: StoredEvent, info: Info | None = None) -> InboundEvent:
+    """The GraphQL view of a stored event. A payload kept as raw bytes (gateway.store.RawPayload) is served as those
+    bytes when they are JSON (exact integers, nesting as sent); bytes beyond every parser's limits are served as their
+    text, a string, with an ``UPSTREAM_UNAVAILABLE`` partial error (``reason: PAYLOAD_UNREADABLE``) when ``info`` is
+    given."""
     return InboundEvent(
         id=strawberry.ID(encode_id("InboundEvent", event.source, event.id)),
         cursor=event.cursor,
@@ -38,8 +44,29 @@ def to_inbound_event(event: StoredEvent) -> InboundEvent:
         provider_event_id=event.provider_event_id,
         received_at=event.received_at,
         occurred_at=event.occurred_at,
-        payload=event.payload,
+        payload=_served_payload(event, info),
     )
+
+
+def _served_payload(event: StoredEvent, info: Info | None) -> Any:
+    payload = event.payload
+    if not isinstance(payload, RawPayload):
+        return payload
+    if payload.json:
+        # Embedded as it is by orjson, which encodes every answer: exact, and never re-encoded.
+        return orjson.Fragment(payload.data)
+    if info is not None:
+        info.context.add_partial(
+            UpstreamUnavailable(
+                f"the payload of event {event.id} of source '{event.source}' nests deeper (or holds larger numbers) "
+                "than the gateway reads: it is served as its raw text",
+                source=event.source,
+                provider=event.provider,
+                reason="PAYLOAD_UNREADABLE",
+            ),
+            path_of(info),
+        )
+    return payload.data.decode("utf-8", "replace")
 
 
 def _store(info: Info) -> Store:
@@ -64,7 +91,7 @@ async def load_event(info: Info, native: str) -> InboundEvent | None:
         event = await _store(info).get(native)
     except StoreError as exc:
         raise _unavailable(exc) from exc
-    return None if event is None else to_inbound_event(event)
+    return None if event is None else to_inbound_event(event, info)
 
 
 async def inbound_events(
@@ -90,7 +117,7 @@ async def inbound_events(
         raise BadUserInput(f"after: '{(after or '')[:80]}' is not a cursor of the event log", field="after") from None
     except StoreError as exc:
         raise _unavailable(exc) from exc
-    items = [(event.cursor, to_inbound_event(event)) for event in page[:limit]]
+    items = [(event.cursor, to_inbound_event(event, info)) for event in page[:limit]]
     return Connection.build(items, has_next=len(page) > limit, has_previous=after is not None, total=total)
 
 
@@ -120,7 +147,7 @@ async def events(
     if feed is not None:
         # A shared group's own execution: its events come from the group's broker subscription, already filtered.
         async for event in feed:
-            yield to_inbound_event(event)
+            yield to_inbound_event(event, info)
         return
     _check_source(info, source)
     runtime = info.context.runtime
@@ -134,7 +161,7 @@ async def events(
     try:
         if after is not None:
             async for event in _replay(store, after, source, kind, types):
-                yield to_inbound_event(event)
+                yield to_inbound_event(event, info)
                 last = event.cursor
         if slot is not None:
             hub: LiveHub = runtime.live
@@ -143,7 +170,7 @@ async def events(
                     last = await store.last_cursor()
                 else:
                     async for event in _replay(store, last, source, kind, types):
-                        yield to_inbound_event(event)
+                        yield to_inbound_event(event, info)
                         last = event.cursor
                 try:
                     await member.run(last)  # the group sends from here on; returns when the broker closes
@@ -156,12 +183,12 @@ async def events(
                 last = await store.last_cursor()
             else:
                 async for event in _replay(store, last, source, kind, types):
-                    yield to_inbound_event(event)
+                    yield to_inbound_event(event, info)
                     last = event.cursor
             async for event in live:
                 if last is not None and event.cursor <= last:
                     continue  # already replayed
-                yield to_inbound_event(event)
+                yield to_inbound_event(event, info)
                 last = event.cursor
     except SubscriberDropped:
         raise FellBehind(

@@ -19,8 +19,11 @@ Nothing here logs a header value or a body: they may carry secrets or personal d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import logging
+import re
 from typing import Any, Final, Protocol
 
 import orjson
@@ -31,7 +34,7 @@ from gateway.config import Settings, SourceConfig
 from gateway.events.broker import Broker
 from gateway.events.signatures import SignatureError, verify
 from gateway.providers.registry import kit_of
-from gateway.store import NewEvent, Store, StoreError
+from gateway.store import NewEvent, RawPayload, Store, StoreError
 
 log = logging.getLogger("hookgate.events")
 
@@ -81,12 +84,12 @@ async def receive_delivery(services: Inbox, request: Request) -> Response:
         log.info("refused a delivery to /hooks/%s: %s", source, exc.code)
         return _refuse(exc.status, exc.code, exc.message)
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        fields, kept = read_body(body)
+    except ValueError:
         return _refuse(400, "INVALID_JSON", "the body is not JSON")
-    if not isinstance(payload, dict):
+    if fields is None and not (isinstance(kept, RawPayload) and not kept.json):
         return _refuse(400, "INVALID_JSON", "the body must be a JSON object")
-    event = normalise(source, config, payload, body, headers)
+    event = normalise(source, config, fields or {}, body, headers, kept=kept)
     try:
         result = await services.store.append(event)
     except (StoreError, OSError) as exc:
@@ -110,8 +113,61 @@ async def receive_delivery(services: Inbox, request: Request) -> Response:
 # ---------------------------------------------------------------------------------------------------- normalising
 
 
+def read_body(body: bytes) -> tuple[dict[str, Any] | None, Any]:
+    """``(fields, kept)``: the JSON object whose fields the log indexes (None when the body is not an object, or
+    too deep for any parser), and what the log keeps. Raises ``ValueError`` for a body that is not JSON.
+
+    An authentic delivery is never refused for its shape. What orjson reads and encodes again exactly is kept as a
+    value; anything else is kept as the body's own bytes (:class:`~gateway.store.RawPayload`): integers beyond 64
+    bits (orjson reads them as floats, Python's ``json`` exactly, within its 4,300 digits), nesting deeper than the 254
+    levels orjson encodes (it reads 1,024), strings it refuses; and, as opaque bytes, nesting or numbers beyond what
+    either parser reads.
+    """
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        try:
+            # Python's parser: exact integers of any size, lone surrogates; recursion-bound (about 900 levels here).
+            value = json.loads(body)
+        except RecursionError:
+            return None, RawPayload(body, json=False)
+        except ValueError as exact_exc:
+            if _BEYOND_LIMITS.search(str(exc)) or _BEYOND_LIMITS.search(str(exact_exc)):
+                return None, RawPayload(body, json=False)
+            raise ValueError("not JSON") from None
+        return (value if isinstance(value, dict) else None), RawPayload(body)
+    fields = value if isinstance(value, dict) else None
+    if _BIG_INTEGER.search(body) is not None:
+        # orjson made floats of integers past 64 bits: keep the bytes, and index from an exact reading.
+        with contextlib.suppress(ValueError, RecursionError):
+            exact = json.loads(body)
+            fields = exact if isinstance(exact, dict) else None
+        return fields, RawPayload(body)
+    if body.count(b"[") + body.count(b"{") > _ORJSON_MAX_DEPTH:
+        try:
+            orjson.dumps(value)  # only a body with that many brackets can nest that deep
+        except TypeError:
+            return fields, RawPayload(body)
+    return fields, value
+
+
+# orjson encodes at most 254 levels of nesting (it reads 1,024).
+_ORJSON_MAX_DEPTH: Final = 254
+# Twenty digits or more (2**64 has 20), not part of a fraction or an exponent. A match inside a string is harmless:
+# the body is then kept as bytes, which serves it just as exactly.
+_BIG_INTEGER: Final = re.compile(rb"(?<![0-9.eE+\-])-?[0-9]{20,}(?![0-9.eE])")
+# The parsers' words for a body that may well be JSON but is beyond what they read.
+_BEYOND_LIMITS: Final = re.compile(r"depth|recursion|infinity|out of range|[Ee]xceeds the limit")
+
+
 def normalise(
-    source: str, config: SourceConfig, payload: dict[str, Any], body: bytes, headers: dict[str, str]
+    source: str,
+    config: SourceConfig,
+    payload: dict[str, Any],
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    kept: Any = None,
 ) -> NewEvent:
     """The log entry for a verified delivery. Tolerant: an authentic delivery is never refused for its shape, since
     a refusal costs UiPath users an hour of events; what cannot be read is recorded as ``unknown``.
@@ -120,6 +176,8 @@ def normalise(
     Auco documents none, and any delivery missing its id gets the same fallback: ``sha256:<hex of the raw body>``,
     stable across redeliveries of the same bytes (two distinct notifications with byte-identical bodies would be kept
     once; Auco bodies name the document, status and signer, so that would be the same notification).
+
+    ``kept`` is what the log stores (see :func:`read_body`); by default ``payload`` itself.
     """
     # The kind reads its own deliveries (gateway/providers/<kind>/inbound.py), through the registry.
     read = kit_of(config.kind).normalise(payload, headers)
@@ -130,7 +188,7 @@ def normalise(
         source=source,
         provider=config.kind,
         type=event_type or UNKNOWN_TYPE,
-        payload=payload,
+        payload=payload if kept is None else kept,
         provider_event_id=event_id,
         occurred_at=occurred,
     )
