@@ -179,11 +179,21 @@ class HookgateGraphQL(GraphQLOverWebSocket):
 class RequestGate:
     """Outermost middleware: request id, body size limit (413), and API-key authentication (401) for HTTP."""
 
-    def __init__(self, app: ASGIApp, *, keyring: KeyRing, max_body_bytes: int, ide_page: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        keyring: KeyRing,
+        max_body_bytes: int,
+        ide_page: bool = False,
+        on_hook_too_large: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
         self.keyring = keyring
         self.max_body_bytes = max_body_bytes
         self.ide_page = ide_page
+        #: Counts a delivery refused here, by its declared length, before the receiver sees it.
+        self.on_hook_too_large = on_hook_too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -217,6 +227,8 @@ class RequestGate:
         if path.startswith(("/graphql", "/hooks")):
             declared = headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+                if path.startswith("/hooks/") and self.on_hook_too_large is not None:
+                    self.on_hook_too_large(path.removeprefix("/hooks/"))
                 await self._too_large(scope, receive, send_with_id)
                 return
             receive = self._limited(receive)
@@ -314,13 +326,20 @@ def create_app(
         return Response(current().metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     async def hooks(request: Request) -> Response:
+        # The receiver counts what it answers (hookgate_inbound_deliveries_total); what it raises is counted here.
+        source = str(request.path_params.get("source", ""))
         try:
             response: Response = await receive_delivery(current(), request)
             return response
         except HookgateError as exc:
+            current().metrics.record_delivery(source, "malformed")
             return _json_error(400, exc.message, exc.code)
         except ClientDisconnect:  # gone mid-body, or stalled past the body timeout (answered 408 by the server)
+            current().metrics.record_delivery(source, "incomplete")
             return _json_error(408, "the delivery's body was not received", "BAD_USER_INPUT")
+        except _BodyTooLarge:
+            current().metrics.record_delivery(source, "too_large")
+            raise
 
     app = Starlette(
         routes=[
@@ -342,6 +361,7 @@ def create_app(
         keyring=keyring,
         max_body_bytes=settings.limits.max_body_bytes,
         ide_page=not settings.production,
+        on_hook_too_large=lambda source: current().metrics.record_delivery(source, "too_large"),
     )
 
 

@@ -158,6 +158,8 @@ async def events(
     filters: dict[str, str | Sequence[str] | None] = {"source": source, "provider": kind, "types": types}
     slot = info.context.ws_operation
     last = after
+    # hookgate_subscribers: one per client subscription (a shared group's own execution above is none).
+    runtime.metrics.subscriber_connected()
     try:
         if after is not None:
             async for event in _replay(store, after, source, kind, types):
@@ -206,6 +208,8 @@ async def events(
         # Strawberry does not run the error-masking extension per streamed result: mask here.
         log.exception("events subscription failed", extra={"request_id": info.context.request_id, "filters": filters})
         raise InternalError("internal error") from exc
+    finally:
+        runtime.metrics.subscriber_disconnected()
 
 
 async def _replay(

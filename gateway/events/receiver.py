@@ -54,7 +54,27 @@ class Inbox(Protocol):
     @property
     def broker(self) -> Broker | None: ...
 
+    @property
+    def metrics(self) -> DeliveryCounter: ...
+
     def invalidate_source(self, name: str) -> None: ...
+
+
+class DeliveryCounter(Protocol):
+    """``hookgate_inbound_deliveries_total`` (gateway/observability/metrics.py)."""
+
+    def record_delivery(self, source: str, verdict: str) -> None: ...
+
+
+#: The metric's ``verdict`` for each refusal code of this module and of gateway/events/signatures.py.
+_VERDICTS: Final = {
+    "UNKNOWN_SOURCE": "unknown_source",
+    "TOO_LARGE": "too_large",
+    "INVALID_JSON": "malformed",
+    "STORE_UNAVAILABLE": "store_unavailable",
+    "NOT_CONFIGURED": "not_configured",
+    "SIGNATURE_STALE": "stale",
+}
 
 
 def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -66,7 +86,28 @@ def _refuse(status: int, code: str, message: str) -> Response:
 
 
 async def receive_delivery(services: Inbox, request: Request) -> Response:
-    """Handle one delivery to ``/hooks/{source}``; see the module docstring for the steps and the answers."""
+    """Handle one delivery to ``/hooks/{source}``; see the module docstring for the steps and the answers. Each is
+    counted in ``hookgate_inbound_deliveries_total`` by its verdict: ``accepted``, ``duplicate``, or the refusal's
+    reason (``bad_signature``, ``stale``, ``malformed``, ``too_large``, ``unknown_source``, ``store_unavailable``...).
+    An exception (a body over the limit while it streams in, a client gone) is the caller's to answer and count.
+    """
+    response = await _receive(services, request)
+    services.metrics.record_delivery(str(request.path_params.get("source", "")), _verdict(response))
+    return response
+
+
+def _verdict(response: Response) -> str:
+    try:
+        answer = orjson.loads(bytes(response.body))
+    except orjson.JSONDecodeError:
+        return "error"
+    if response.status_code == 200:
+        return "duplicate" if answer.get("duplicate") else "accepted"
+    code = str(answer.get("error", ""))
+    return _VERDICTS.get(code, "bad_signature" if code.startswith("SIGNATURE") else code.lower() or "error")
+
+
+async def _receive(services: Inbox, request: Request) -> Response:
     source = str(request.path_params.get("source", ""))
     config = services.settings.sources.get(source)
     if config is None:
