@@ -15,6 +15,7 @@ A read that was running while its source was invalidated is not stored (it may h
 write), so a write is never followed by an older answer from the cache.
 
 The cache lives in one process: with several workers or replicas each has its own, which the short TTL bounds.
+Answers that read the event log (``inboundEvents``) are never kept (:func:`note_uncacheable`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ def note_read(source: str) -> None:
     reads = _READS.get()
     if reads is not None:
         reads.add(source)
+
+
+#: Noted instead of a source by a read whose answer must never be kept (no source name starts with a NUL).
+_UNCACHEABLE = "\x00uncacheable"
+
+
+def note_uncacheable() -> None:
+    """Say that the running request's answer must not be kept: ``inboundEvents`` reads the event log, which grows with
+    every delivery to any replica, so a kept page would hide new events (invalidation on append reaches only this
+    process)."""
+    note_read(_UNCACHEABLE)
 
 
 @dataclass(slots=True)
@@ -167,5 +179,6 @@ class ResponseCaching(SchemaExtension):
             and not result.errors
             and result.data is not None
             and not getattr(context, "partial_errors", None)
+            and _UNCACHEABLE not in reads
         ):
             cache.put(key, result.data, frozenset(reads), since_epoch=since)

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import strawberry
 
+from gateway.cache import note_uncacheable
 from gateway.context import Info, path_of
 from gateway.errors import BadUserInput, HookgateError, InternalError, UpstreamUnavailable
 from gateway.events.broker import FellBehind, SubscriberDropped
@@ -102,7 +103,9 @@ async def inbound_events(
     first: int | None = None,
     after: str | None = None,
 ) -> Connection[InboundEvent]:
-    """The log, oldest first, from ``after``; ``first`` is capped by ``limits.max_first`` (default 100)."""
+    """The log, oldest first, from ``after``; ``first`` is capped by ``limits.max_first`` (default 100). Never served
+    from the response cache: the log grows with every delivery, on any replica."""
+    note_uncacheable()
     _check_source(info, source)
     limit = check_first(info, first)
     limit = DEFAULT_FIRST if limit is None else limit
