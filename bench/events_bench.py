@@ -132,8 +132,9 @@ def _server(workdir: Path, profile: Path | None = None) -> Iterator[str]:
 
 
 def _delivery(event_id: str) -> tuple[bytes, dict[str, str]]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime())  # an old Timestamp is refused as a replay
     body = orjson.dumps(
-        {"Type": "job.completed", "EventId": event_id, "Timestamp": "2024-05-01T10:00:00.1234567Z", "TenantId": 57,
+        {"Type": "job.completed", "EventId": event_id, "Timestamp": now, "TenantId": 57,
          "Job": {"Id": 1, "State": "Successful", "Release": {"Name": "Invoices", "ProcessKey": "Invoices"}}}
     )  # fmt: skip
     return body, {"X-UiPath-Signature": sign_uipath(SECRET, body), "Content-Type": "application/json"}

@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from typing import Any, Final, Protocol
 
 import orjson
@@ -131,6 +132,20 @@ async def _receive(services: Inbox, request: Request) -> Response:
     if fields is None and not (isinstance(kept, RawPayload) and not kept.json):
         return _refuse(400, "INVALID_JSON", "the body must be a JSON object")
     event = normalise(source, config, fields or {}, body, headers, kept=kept)
+    window = replay_window_s(services.settings)
+    if (
+        config.kind in BODY_TIMESTAMP_KINDS
+        and window is not None
+        and event.occurred_at is not None
+        and time.time() - event.occurred_at.timestamp() > window
+    ):
+        # Authentic bytes, but older than the log keeps their dedupe key: accepting them would store the event twice.
+        return _refuse(
+            401,
+            "SIGNATURE_STALE",
+            f"the delivery's timestamp is more than {window / 86_400:g} days old, past the event log's dedupe window: "
+            "a replay",
+        )
     try:
         result = await services.store.append(event)
     except (StoreError, OSError) as exc:
@@ -151,6 +166,29 @@ async def _receive(services: Inbox, request: Request) -> Response:
     return _answer(200, {"cursor": result.event.cursor, "duplicate": result.duplicate})
 
 
+# ---------------------------------------------------------------------------------------------------- replays
+
+#: Kinds whose signature covers a timestamp only inside the body (UiPath's ``Timestamp``), with no signed-header
+#: window of its own (Dixa and Standard Webhooks refuse a signature older than 5 minutes: gateway/events/signatures.py;
+#: Auco sends no timestamp at all). UiPath never redelivers, so an old signed body can only be a capture replayed.
+BODY_TIMESTAMP_KINDS: Final = frozenset({"uipath"})
+#: Margin between the replay window and retention: clock skew between the provider and us, and the time between two
+#: retention passes.
+REPLAY_MARGIN_S: Final = 3600.0
+
+
+def replay_window_s(settings: Settings) -> float | None:
+    """How old (by its own signed timestamp) a delivery may be and still be deduplicated against the log: retention
+    (``[events] retention_days``) less :data:`REPLAY_MARGIN_S`; None when the log keeps events by count only.
+
+    Dedupe keys live as long as their event (gateway/store), so an older delivery could be stored a second time.
+    ``retention_max_events`` may trim sooner under heavy traffic; size it for at least the window's events."""
+    days = settings.events.retention_days
+    if days is None:
+        return None
+    return max(days * 86_400 - REPLAY_MARGIN_S, REPLAY_MARGIN_S)
+
+
 # ---------------------------------------------------------------------------------------------------- normalising
 
 
@@ -169,7 +207,7 @@ def read_body(body: bytes) -> tuple[dict[str, Any] | None, Any]:
     except orjson.JSONDecodeError as exc:
         try:
             # Python's parser: exact integers of any size, lone surrogates; recursion-bound (about 900 levels here).
-            value = json.loads(body)
+            value = json.loads(body, parse_constant=_no_constant)
         except RecursionError:
             return None, RawPayload(body, json=False)
         except ValueError as exact_exc:
@@ -181,7 +219,7 @@ def read_body(body: bytes) -> tuple[dict[str, Any] | None, Any]:
     if _BIG_INTEGER.search(body) is not None:
         # orjson made floats of integers past 64 bits: keep the bytes, and index from an exact reading.
         with contextlib.suppress(ValueError, RecursionError):
-            exact = json.loads(body)
+            exact = json.loads(body, parse_constant=_no_constant)
             fields = exact if isinstance(exact, dict) else None
         return fields, RawPayload(body)
     if body.count(b"[") + body.count(b"{") > _ORJSON_MAX_DEPTH:
@@ -190,6 +228,11 @@ def read_body(body: bytes) -> tuple[dict[str, Any] | None, Any]:
         except TypeError:
             return fields, RawPayload(body)
     return fields, value
+
+
+def _no_constant(name: str) -> Any:
+    """Python's parser takes ``NaN`` and ``Infinity``, which are not JSON (and would make the served answer invalid)."""
+    raise ValueError(f"{name} is not JSON")
 
 
 # orjson encodes at most 254 levels of nesting (it reads 1,024).

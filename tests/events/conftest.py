@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,17 @@ UNREACHABLE = "http://127.0.0.1:9"  # sources whose APIs the receiver tests neve
 # ---------------------------------------------------------------------------------------------- signed deliveries
 
 
-def uipath_delivery(event_id: str, event_type: str = "job.completed", **extra: Any) -> tuple[bytes, dict[str, str]]:
-    body = orjson.dumps({"Type": event_type, "EventId": event_id, "Timestamp": "2024-05-01T10:00:00.1234567Z", **extra})
+def uipath_timestamp(at: float | None = None) -> str:
+    """UiPath's ``Timestamp`` (seven fractional digits) for ``at`` (epoch seconds), by default now: the gateway
+    refuses a UiPath delivery older than the event log's dedupe window as a replay."""
+    moment = datetime.fromtimestamp(time.time() if at is None else at, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def uipath_delivery(
+    event_id: str, event_type: str = "job.completed", *, at: float | None = None, **extra: Any
+) -> tuple[bytes, dict[str, str]]:
+    body = orjson.dumps({"Type": event_type, "EventId": event_id, "Timestamp": uipath_timestamp(at), **extra})
     return body, {"X-UiPath-Signature": sign_uipath(UIPATH_SECRET, body), "content-type": "application/json"}
 
 

@@ -224,7 +224,8 @@ async def test_a_websocket_may_send_its_key_as_a_header(keyed: Gateway) -> None:
 
 
 def _uipath_delivery(event_id: str) -> tuple[bytes, dict[str, str]]:
-    body = orjson.dumps({"Type": "job.created", "EventId": event_id, "Timestamp": "2026-11-01T10:00:00Z"})
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # an older Timestamp is refused as a replay
+    body = orjson.dumps({"Type": "job.created", "EventId": event_id, "Timestamp": now})
     signature = base64.b64encode(hmac.new(b"sandbox-uipath-secret", body, hashlib.sha256).digest()).decode()
     return body, {"X-UiPath-Signature": signature, "Content-Type": "application/json"}
 
