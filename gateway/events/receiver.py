@@ -186,7 +186,10 @@ def replay_window_s(settings: Settings) -> float | None:
     days = settings.events.retention_days
     if days is None:
         return None
-    return max(days * 86_400 - REPLAY_MARGIN_S, REPLAY_MARGIN_S)
+    retention_s = days * 86_400
+    # The window must stay inside retention whatever its length, or a capture replayed just after its event was
+    # trimmed would be stored again: a retention shorter than ten margins keeps a tenth of itself as margin.
+    return retention_s - min(REPLAY_MARGIN_S, retention_s / 10)
 
 
 # ---------------------------------------------------------------------------------------------------- normalising
