@@ -77,16 +77,20 @@ query Dashboard {
 
 # Start a WorkflowGen request. The gateway never retries a
 # mutation: send an "Idempotency-Key" header (Headers tab,
-# below) to make a retry of yours safe.
-mutation CreateExpenseClaim {
+# below) to make a retry of yours safe. The parameters are
+# a variable (with a default) so that the Explorer, on the
+# left, can show this mutation: it edits no list literals.
+mutation CreateExpenseClaim(
+  $parameters: [ParameterInput!] = [
+    { name: "AMOUNT", numericValue: 42.5 }
+    { name: "REASON", textValue: "Team lunch" }
+  ]
+) {
   createRequest(
     input: {
       source: "workflowgen"
       processName: "EXPENSE_CLAIM"
-      parameters: [
-        { name: "AMOUNT", numericValue: 42.5 }
-        { name: "REASON", textValue: "Team lunch" }
-      ]
+      parameters: $parameters
     }
   ) {
     request {
