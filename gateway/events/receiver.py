@@ -3,7 +3,8 @@
 The order is the contract (CONTRACT.md: "every inbound delivery that got a 2xx is in the event log, once"):
 
 1. the source must be configured (404 otherwise) and the body within ``limits.max_body_bytes`` (413);
-2. the signature is checked on the raw bytes, before any parsing (:mod:`gateway.events.signatures`: 400, 401, 403);
+2. the signature is checked on the raw bytes, before any parsing (:mod:`gateway.events.signatures`: 400, 401, 403),
+   against the configured secret and, for a kind that learns keys (Dixa), the source's keys in the store;
 3. the body must be a JSON object (400);
 4. it is normalised into a :class:`~gateway.store.NewEvent` (type, provider event id, occurrence time) per kind;
 5. :meth:`Store.append` returns only once the event is durable; if it fails, the answer is 503 and nothing is
@@ -33,7 +34,7 @@ from starlette.responses import Response
 
 from gateway.config import Settings, SourceConfig
 from gateway.events.broker import Broker
-from gateway.events.signatures import SignatureError, verify
+from gateway.events.signatures import SignatureError, learns_keys, verify
 from gateway.providers.registry import kit_of
 from gateway.store import NewEvent, RawPayload, Store, StoreError
 
@@ -120,8 +121,16 @@ async def _receive(services: Inbox, request: Request) -> Response:
     if len(body) > limit:
         return _refuse(413, "TOO_LARGE", f"request body is larger than {limit} bytes")
     headers = {name.lower(): value for name, value in request.headers.items()}
+    keys: list[str] = []
+    if learns_keys(config):
+        # The keys the source's adapter learned from its provider (Dixa: one secretKey per subscription).
+        try:
+            keys = await services.store.verification_keys(source)
+        except (StoreError, OSError) as exc:
+            log.error("reading verification keys failed for /hooks/%s: %s", source, type(exc).__name__)
+            return _refuse(503, "STORE_UNAVAILABLE", "the event log is unavailable; retry later")
     try:
-        verify(source, config, headers, body)
+        verify(source, config, headers, body, keys=keys)
     except SignatureError as exc:
         log.info("refused a delivery to /hooks/%s: %s", source, exc.code)
         return _refuse(exc.status, exc.code, exc.message)

@@ -7,7 +7,7 @@ capability it declares (the one map of ``gateway.domain.ports.PROTOCOLS``), or w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -25,6 +25,22 @@ class Verify(Protocol[C_contra]):
     """``verify(source, config, headers, body, now)``: return if authentic, raise a ``SignatureError`` if not."""
 
     def __call__(self, source: str, config: C_contra, headers: Mapping[str, str], body: bytes, now: float) -> None: ...
+
+
+class VerifyWithKeys(Protocol[C_contra]):
+    """``verify(source, config, headers, body, now, keys=...)``: as :class:`Verify`, also accepting any of ``keys``,
+    the verification keys the source's adapter learned from the provider and kept in the store."""
+
+    def __call__(
+        self,
+        source: str,
+        config: C_contra,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float,
+        *,
+        keys: Sequence[str],
+    ) -> None: ...
 
 
 #: ``normalise(payload, headers)``: the type, event id and time a verified delivery names.
@@ -52,6 +68,9 @@ class Kit(Generic[C]):
     catalogue: tuple[tuple[str, str], ...]
     #: The ``[sources.NAME]`` table of a source pointed at the sandbox served at the given URL (no trailing slash).
     sandbox: Callable[[str], dict[str, Any]]
+    #: For a kind whose provider hands out a key per subscription (Dixa's ``secretKey``): the check that also takes
+    #: the keys its adapter stored (``Store.verification_keys``); the receiver reads them before it verifies.
+    verify_with_keys: VerifyWithKeys[C] | None = None
 
 
 def check_kit(kit: Kit[Any]) -> Kit[Any]:

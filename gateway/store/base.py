@@ -6,6 +6,8 @@ The gateway is stateless per request; everything that must outlive a request liv
   ``wait_for_events``);
 - **idempotency records** for mutations (``idempotency_begin`` / ``_complete`` / ``_release`` / ``_wait``);
 - the **upstream token cache** (``token_get`` / ``token_set`` / ``token_delete``);
+- **verification keys** per source (``verification_keys`` / ``verification_keys_set`` / ``verification_key_delete``):
+  the keys a provider hands out per subscription (Dixa's ``secretKey``), learned by the adapter, read by ``/hooks``;
 - **locks** shared by every process using the same store (``lock``);
 - ``ping`` for ``/readyz`` and ``aclose``.
 
@@ -22,8 +24,8 @@ Errors: a cursor the store did not make raises :class:`InvalidCursor` (a ``Value
 time raises :class:`LockTimeout` (a ``TimeoutError``); an unreachable or failing backend raises
 :class:`StoreUnavailable`. Payloads that orjson cannot encode raise ``TypeError`` in the caller.
 
-Secrets: token values and idempotent responses are never logged, and no store's ``repr`` shows them (nor a password
-from its URL).
+Secrets: token values, verification keys and idempotent responses are never logged, and no store's ``repr`` shows
+them (nor a password from its URL).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import contextlib
 import logging
 import random
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -285,6 +287,22 @@ class Store(Protocol):
 
     async def token_delete(self, key: str) -> None:
         """Forget a value (an upstream refused it)."""
+        ...
+
+    # -- verification keys of inbound deliveries
+
+    async def verification_keys(self, source: str) -> list[str]:
+        """Every key stored for ``source`` (any order; empty when none). Secrets: never logged or returned by a
+        query."""
+        ...
+
+    async def verification_keys_set(self, source: str, keys: Mapping[str, str], *, replace: bool = False) -> None:
+        """Store ``keys`` (key id, e.g. a subscription id -> key) for ``source``, replacing the value of an id
+        already stored; with ``replace``, the source's other ids are dropped (a full list was read)."""
+        ...
+
+    async def verification_key_delete(self, source: str, key_id: str) -> None:
+        """Forget one key of ``source`` (its subscription was deleted)."""
         ...
 
     # -- locks

@@ -11,6 +11,8 @@ Keys (all under a configurable prefix, default ``hookgate:``):
 - ``idem:<scope>:<key>``: an idempotency record, claimed with ``SET NX PX`` (atomic across processes); completed
   and released with compare-and-set / compare-and-delete scripts, so that only the record that was read is changed.
 - ``token:<key>``: cached upstream tokens with ``PX`` expiry.
+- ``vkeys:<source>``: a hash of verification keys by key id (Dixa's per-subscription ``secretKey``); a full list
+  replaces it in one ``MULTI``.
 - ``lock:<name>``: ``SET NX PX`` with a random owner token; released by a compare-and-delete script, so that a
   holder whose lock expired cannot free the next holder's.
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Final, cast
@@ -464,6 +466,34 @@ class RedisStore(StoreBase):
         self._check_open()
         async with _translated():
             await self._redis.delete(self._token_key(key))
+
+    # ------------------------------------------------------------------------------------- verification keys
+
+    def _keys_key(self, source: str) -> str:
+        return f"{self._prefix}vkeys:{_len_prefixed(source)}"
+
+    async def verification_keys(self, source: str) -> list[str]:
+        self._check_open()
+        async with _translated():
+            values = await self._redis.hvals(self._keys_key(source))
+        return [_text(value) for value in values]
+
+    async def verification_keys_set(self, source: str, keys: Mapping[str, str], *, replace: bool = False) -> None:
+        self._check_open()
+        name = self._keys_key(source)
+        # MULTI: readers see the old hash or the new one, never the source without keys in between.
+        async with _translated(), self._redis.pipeline(transaction=True) as pipe:
+            if replace:
+                pipe.delete(name)
+            if keys:
+                mapping: dict[Any, Any] = dict(keys)
+                pipe.hset(name, mapping=mapping)
+            await pipe.execute()
+
+    async def verification_key_delete(self, source: str, key_id: str) -> None:
+        self._check_open()
+        async with _translated():
+            await self._redis.hdel(self._keys_key(source), key_id)
 
     # ----------------------------------------------------------------------------------------------- locks
 

@@ -30,13 +30,14 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal, cast
 
 import aiosqlite
+import orjson
 
 from gateway.store.base import (
     AppendResult,
@@ -92,6 +93,13 @@ CREATE TABLE IF NOT EXISTS tokens (
     value TEXT NOT NULL,
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
+-- Keys a provider hands out per subscription (Dixa's secretKey), by source; created on open of older files too.
+CREATE TABLE IF NOT EXISTS verification_keys (
+    source TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (source, key_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
@@ -114,6 +122,7 @@ DEFAULT_MAX_BATCH: Final = 256
 # Appends by other processes are not signalled to this one: wait_for_events re-checks this often.
 _CROSS_PROCESS_POLL_S: Final = 0.25
 _TRIM_CHUNK: Final = 5000
+_KEYS_CHUNK: Final = 300  # rows per upsert of verification keys (3 parameters each)
 _BUSY_TIMEOUT_MS: Final = 10_000
 
 _Row = tuple[Any, ...]
@@ -593,6 +602,36 @@ class SqliteStore(StoreBase):
     async def token_delete(self, key: str) -> None:
         self._check_open()
         await self._change("DELETE FROM tokens WHERE key = ?", (key,))
+
+    # ------------------------------------------------------------------------------------- verification keys
+
+    async def verification_keys(self, source: str) -> list[str]:
+        self._check_open()
+        rows = await self._fetch(self._r, "SELECT value FROM verification_keys WHERE source = ?", (source,))
+        return [str(row[0]) for row in rows]
+
+    async def verification_keys_set(self, source: str, keys: Mapping[str, str], *, replace: bool = False) -> None:
+        self._check_open()
+        items = list(keys.items())
+        # Upsert first, then drop the others: a reader never sees the source without the keys it keeps.
+        for at in range(0, len(items), _KEYS_CHUNK):
+            chunk = items[at : at + _KEYS_CHUNK]
+            await self._change(
+                "INSERT INTO verification_keys (source, key_id, value) VALUES "  # noqa: S608 (placeholders only)
+                + ", ".join(["(?, ?, ?)"] * len(chunk))
+                + " ON CONFLICT (source, key_id) DO UPDATE SET value = excluded.value",
+                [part for key_id, value in chunk for part in (source, key_id, value)],
+            )
+        if replace:
+            kept = [key_id for key_id, _ in items]
+            await self._change(
+                "DELETE FROM verification_keys WHERE source = ? AND key_id NOT IN (SELECT value FROM json_each(?))",
+                (source, orjson.dumps(kept).decode()),
+            )
+
+    async def verification_key_delete(self, source: str, key_id: str) -> None:
+        self._check_open()
+        await self._change("DELETE FROM verification_keys WHERE source = ? AND key_id = ?", (source, key_id))
 
     # ----------------------------------------------------------------------------------------------- locks
 

@@ -14,4 +14,5 @@ KIT: Kit[DixaSource] = Kit(
     normalise=inbound.normalise,
     catalogue=CATALOGUE,
     sandbox=sandbox_source,
+    verify_with_keys=inbound.verify,
 )

@@ -1,6 +1,10 @@
-"""Dixa's deliveries: ``X-DIXA-SIGNATURE: t=<epoch ms>,v1=<hex>`` with v1 =
-``hex(HMAC-SHA256(key=bytes.fromhex(webhook_secret_key), msg=f"{t}." + raw body))``; ``t`` within 5 minutes of our
-clock.
+"""Dixa's deliveries: ``X-DIXA-SIGNATURE: t=<epoch ms>,v1=<hex>`` with v1 = ``hex(HMAC-SHA256(key, msg=f"{t}." +
+raw body))``; ``t`` within 5 minutes of our clock.
+
+Every subscription has its own ``secretKey`` (CONTRACT.md, second round). A delivery is accepted when v1 matches the
+key of any subscription of the source, the key used as its UTF-8 bytes (the document's example key is not hex, so
+hex decoding cannot be the rule [doc]); the adapter learns those keys from Dixa's answers and keeps them in the store.
+``webhook_secret_key`` (hex-decoded, as before) is always accepted besides.
 
 Bodies say ``event_fqn: CONVERSATION_CREATED``; the catalogue (and subscription filters) say ``ConversationCreated``,
 so the event is recorded under the catalogue's name. ``event_id`` is the dedupe key.
@@ -11,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from gateway.parsing import parse_instant
@@ -33,8 +37,17 @@ HEADER: Final = "x-dixa-signature"
 
 
 def signature(secret_key_hex: str, body: bytes, timestamp_ms: int) -> str:
-    """The ``X-DIXA-SIGNATURE`` value Dixa sends for ``body`` at ``timestamp_ms``."""
-    mac = hmac.new(bytes.fromhex(secret_key_hex), f"{timestamp_ms}.".encode() + body, hashlib.sha256).hexdigest()
+    """The ``X-DIXA-SIGNATURE`` for ``body`` at ``timestamp_ms`` under a configured (hex) ``webhook_secret_key``."""
+    return _header(bytes.fromhex(secret_key_hex), body, timestamp_ms)
+
+
+def subscription_signature(secret_key: str, body: bytes, timestamp_ms: int) -> str:
+    """The ``X-DIXA-SIGNATURE`` value Dixa sends for ``body`` under a subscription's ``secretKey`` (its UTF-8 bytes)."""
+    return _header(secret_key.encode(), body, timestamp_ms)
+
+
+def _header(key: bytes, body: bytes, timestamp_ms: int) -> str:
+    mac = hmac.new(key, f"{timestamp_ms}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp_ms},v1={mac}"
 
 
@@ -66,11 +79,24 @@ def _parse(header: str) -> tuple[str, list[bytes]]:
     return timestamp, digests
 
 
-def verify(source: str, config: DixaSource, headers: Mapping[str, str], body: bytes, now: float) -> None:
-    if config.webhook_secret_key is None:
+def verify(
+    source: str,
+    config: DixaSource,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float,
+    *,
+    keys: Sequence[str] = (),
+) -> None:
+    """Accept a delivery signed with any of ``keys`` (the source's subscriptions' own keys, as UTF-8) or with the
+    configured ``webhook_secret_key`` (hex); raise a ``SignatureError`` otherwise."""
+    candidates = [key.encode() for key in keys if key]
+    if config.webhook_secret_key is not None:
+        candidates.append(bytes.fromhex(config.webhook_secret_key.get_secret_value()))
+    if not candidates:
         raise NotConfigured(
-            f"source '{source}' has no webhook_secret_key: set sources.{source}.webhook_secret_key to the "
-            "subscription's secretKey (hex) to accept its deliveries"
+            f"source '{source}' knows no subscription's secretKey yet and has no webhook_secret_key: list or create "
+            f"its webhooks through the gateway, or set sources.{source}.webhook_secret_key, to accept its deliveries"
         )
     header = headers.get(HEADER)
     if header is None:
@@ -78,12 +104,13 @@ def verify(source: str, config: DixaSource, headers: Mapping[str, str], body: by
     timestamp, digests = _parse(header)
     if abs(now * 1000 - int(timestamp)) > TOLERANCE_S * 1000:
         raise StaleSignature("X-DIXA-SIGNATURE timestamp is more than 5 minutes away from now")
-    key = bytes.fromhex(config.webhook_secret_key.get_secret_value())
-    expected = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).digest()
-    # Every candidate is compared, so the time taken does not reveal which one matched.
+    signed = timestamp.encode() + b"." + body
+    # Every key and every candidate is compared, so the time taken does not reveal which one matched.
     matched = False
-    for digest in digests:
-        matched |= hmac.compare_digest(digest, expected)
+    for key in candidates:
+        expected = hmac.new(key, signed, hashlib.sha256).digest()
+        for digest in digests:
+            matched |= hmac.compare_digest(digest, expected)
     if not matched:
         raise InvalidSignature("X-DIXA-SIGNATURE does not match the body")
 
