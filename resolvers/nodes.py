@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 
 from gateway.context import Info, path_of
+from gateway.domain.records import Capability
 from gateway.errors import BadUserInput
 from resolvers.joins import WebhookJoins
-from resolvers.workflow import parse_action_native
+from resolvers.workflow import parse_action_native, wfg_action_key, wfg_request_number
 from schema.ids import MAX_ID_DIGITS, decode_id
 from schema.types import Node, WorkflowAction, WorkflowRequest
 
@@ -22,7 +23,7 @@ Started = tuple[Awaitable[Any], Callable[[Any], Node | None]]
 
 #: The native part of the ids whose provider or store id is a number: WorkflowGen request numbers, "<request>-<action>"
 #: numbers, and event ids (a SQLite row id, or a Redis stream id "<ms>-<seq>").
-_NUMERIC = {
+_NUMERIC: Final = {
     "WorkflowRequest": re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}"),
     "WorkflowAction": re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}-[0-9]{{1,{MAX_ID_DIGITS}}}"),
     "InboundEvent": re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS + 1}}}(?:-[0-9]{{1,{MAX_ID_DIGITS + 1}}})?"),
@@ -33,8 +34,11 @@ def _start(info: Info, id: str, joins: WebhookJoins, field: str = "id") -> Start
     """Decode ``id`` and queue its load on the request's loader, without waiting: every id of the request is in the
     loader's batch before anything waits. None when no object can be behind the id (its source is not configured,
     or its type is not one of ours); raises BAD_USER_INPUT naming ``field`` for an id that is not a Hookgate id."""
-    gid = decode_id(id, field=field)
     ctx = info.context
+    native = _workflowgen_native(info, id, field)
+    if native is not None:
+        return native
+    gid = decode_id(id, field=field)
     if gid.type in _NUMERIC and not _NUMERIC[gid.type].fullmatch(gid.native):
         # ASCII digits, bounded: int() and the stores would read other scripts' digits, or raise past 4,300 digits.
         raise BadUserInput(f"{field}: '{id[:80]}' is not a {gid.type} id", field=field)
@@ -51,6 +55,31 @@ def _start(info: Info, id: str, joins: WebhookJoins, field: str = "id") -> Start
 
         return load_event(info, gid.native), _same
     return None
+
+
+def _workflowgen_native(info: Info, id: str, field: str) -> Started | None:
+    """WorkflowGen's own id (``Request:1``, ``Action:1---2``, or base64 of them), read on the only WorkflowGen
+    source (several: BAD_USER_INPUT naming ``field``, since the id does not say which); None if it is not one."""
+    request_number = wfg_request_number(id)
+    action_key = None if request_number is not None else wfg_action_key(id)
+    if request_number is None and action_key is None:
+        return None
+    runtime = info.context.runtime
+    candidates = runtime.select(source=None, provider=None, capability=Capability.WORKFLOW)
+    if not candidates:
+        return None
+    if len(candidates) > 1:
+        names = ", ".join(a.name for a in candidates)
+        raise BadUserInput(
+            f"{field}: a WorkflowGen id does not name its source, and several are configured ({names}): "
+            "use the object's Hookgate id",
+            field=field,
+        )
+    name = candidates[0].name
+    if request_number is not None:
+        return info.context.loaders.requests(name).load(request_number), _request
+    assert action_key is not None
+    return info.context.loaders.actions(name).load(action_key), _action
 
 
 def _webhook(record: Any, joins: WebhookJoins) -> Node | None:

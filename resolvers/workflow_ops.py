@@ -24,15 +24,15 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 
 from gateway.capabilities import require
 from gateway.context import Info, path_of
-from gateway.domain.ports import Source, Workflow
+from gateway.domain.ports import ANSWER_WARNINGS, Source, Workflow
 from gateway.domain.records import Capability
-from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
+from gateway.errors import BadUserInput, HookgateError, NotFound
 from resolvers.common import choose_source
 from resolvers.mutations import mutation
 from resolvers.workflow import action_address, request_address
@@ -48,11 +48,17 @@ from schema.inputs import (
     ParameterInput,
     UpdateRequestDatasetInput,
 )
-from schema.payloads import ActionPayload, CancelRequestPayload, CreateRequestPayload, UpdateRequestDatasetPayload
+from schema.payloads import (
+    ActionPayload,
+    CancelRequestPayload,
+    CreateRequestPayload,
+    OperationWarning,
+    UpdateRequestDatasetPayload,
+)
 from schema.types import WorkflowAction, WorkflowRequest, WorkflowUser, action_id, request_id
 
 #: ParameterInput's value fields: Python name → WorkflowGen's (and the GraphQL input's) name.
-VALUE_FIELDS: dict[str, str] = {
+VALUE_FIELDS: Final[dict[str, str]] = {
     "text_value": "textValue",
     "numeric_value": "numericValue",
     "date_time_value": "dateTimeValue",
@@ -93,6 +99,16 @@ def user_id(value: str, *, field: str, source: str) -> str:
     raise BadUserInput(f"{field}: '{value[:80]}' is not a WorkflowUser id", field=field)
 
 
+def process_id(value: str) -> str:
+    """WorkflowGen's process id (``Process:1`` as text or base64), as WorkflowGen takes it: base64."""
+    native = _wfg_native(value, "Process")
+    if native is None and value.startswith("Process:"):
+        native = value.removeprefix("Process:")
+    if native is None or ascii_number(native) is None:
+        raise BadUserInput(f"processId: '{value[:80]}' is not a WorkflowGen process id", field="processId")
+    return base64.b64encode(f"Process:{native}".encode()).decode()
+
+
 def _file(value: FileInput, where: str) -> dict[str, Any]:
     if (value.content is None) == (value.url is None):
         raise BadUserInput(f"{where}: give exactly one of content (base64) and url", field=where)
@@ -101,6 +117,8 @@ def _file(value: FileInput, where: str) -> dict[str, Any]:
         body["contentType"] = value.content_type
     if value.description is not None:
         body["description"] = value.description
+    if value.updated_at is not None:
+        body["updatedAt"] = _datetime(value.updated_at)  # [doc] FileInput.updatedAt
     if value.content is not None:
         try:
             data = base64.b64decode(value.content, validate=True)
@@ -347,23 +365,17 @@ def delegated(answer: dict[str, Any], body: dict[str, Any]) -> tuple[WorkflowUse
     return user, user_name
 
 
-def _created_number(adapter: Source, answer: dict[str, Any]) -> int:
-    """The new request's number in a createRequest answer (``request.number``, or its id ``Request:<n>``)."""
+def _created_number(answer: dict[str, Any]) -> int | None:
+    """The new request's number, as the adapter read it from the answer (flat or nested); None if it did not say."""
     request = answer.get("request")
-    if isinstance(request, dict):
-        number = request.get("number")
-        if isinstance(number, int) and not isinstance(number, bool):
-            return number
-        native = _wfg_native(request.get("id"), "Request")
-        created = None if native is None else ascii_number(native)
-        if created is not None:
-            return created
-    # The request was probably created: an unknown outcome for the caller, never a reason to send it again.
-    raise UpstreamError(
-        f"createRequest on source '{adapter.name}' answered without the new request's number",
-        source=adapter.name,
-        provider=adapter.kind,
-    )
+    number = request.get("number") if isinstance(request, dict) else None
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+
+def warnings_of(answer: dict[str, Any]) -> list[OperationWarning]:
+    """The payload's ``warnings``: what the adapter could not read of the answer to a write that was done."""
+    texts = answer.get(ANSWER_WARNINGS) or []
+    return [OperationWarning(code="ANSWER_INCOMPLETE", message=str(text)) for text in texts]
 
 
 # -- requests -------------------------------------------------------------------------------------------------------
@@ -384,13 +396,17 @@ async def create_request(info: Info, input: CreateRequestInput) -> CreateRequest
         body["parameters"] = parameters(input.parameters)
     body.update(delegation(adapter, input.on_behalf_of, input.on_behalf_of_user_name))
     answer = await _run(info, adapter, workflow, "createRequest", body, input.client_mutation_id)
-    request = await fresh_request(info, adapter, _created_number(adapter, answer))
+    # The request exists now: an answer that does not say which is reported in `warnings`, never as an error (a
+    # caller's retry would launch a second request).
+    number = _created_number(answer)
+    request = await fresh_request(info, adapter, number) if number is not None else None
     on_behalf_of, on_behalf_of_user_name = delegated(answer, body)
     return CreateRequestPayload(
         request=request,
         on_behalf_of=on_behalf_of,
         on_behalf_of_user_name=on_behalf_of_user_name,
         client_mutation_id=input.client_mutation_id,
+        warnings=warnings_of(answer),
     )
 
 
@@ -400,11 +416,13 @@ async def update_request_dataset(info: Info, input: UpdateRequestDatasetInput) -
     source, number = request_address(input.source, input.number, input.id)
     adapter, workflow = _workflow(info, source)
     body = {"number": number, "parameters": parameters(input.parameters)}
-    await _run(
+    answer = await _run(
         info, adapter, workflow, "updateRequestDataset", body, input.client_mutation_id, by_id=input.id is not None
     )
     request = await fresh_request(info, adapter, number)
-    return UpdateRequestDatasetPayload(request=request, client_mutation_id=input.client_mutation_id)
+    return UpdateRequestDatasetPayload(
+        request=request, client_mutation_id=input.client_mutation_id, warnings=_known(warnings_of(answer))
+    )
 
 
 @mutation
@@ -426,6 +444,7 @@ async def cancel_request(info: Info, input: CancelRequestInput) -> CancelRequest
         on_behalf_of=on_behalf_of,
         on_behalf_of_user_name=on_behalf_of_user_name,
         client_mutation_id=input.client_mutation_id,
+        warnings=_known(warnings_of(answer)),
     )
 
 
@@ -434,7 +453,7 @@ async def cancel_request(info: Info, input: CancelRequestInput) -> CancelRequest
 
 async def _action_operation(
     info: Info,
-    address: tuple[str | None, int, int],
+    address: tuple[str | None, int, int | None],
     operation: str,
     extra: dict[str, Any],
     *,
@@ -446,22 +465,66 @@ async def _action_operation(
 ) -> ActionPayload:
     source, request_number, number = address
     adapter, workflow = _workflow(info, source)
-    body: dict[str, Any] = {"requestNumber": request_number, "number": number, **extra}
+    body: dict[str, Any] = {"requestNumber": request_number, **extra}
+    if number is not None:
+        body["number"] = number
     if may_delegate:
         body.update(delegation(adapter, on_behalf_of, on_behalf_of_user_name))
     answer = await _run(info, adapter, workflow, operation, body, cmid, by_id=by_id)
+    warnings = warnings_of(answer)
+    if number is None:
+        # Named by its activity: the answer says which action it was; else the request's action of that name.
+        answered = answer.get("action")
+        number = answered.get("number") if isinstance(answered, dict) else None
+        if not isinstance(number, int):
+            number = await _action_named(info, adapter, request_number, str(extra.get("activityName")))
+    else:
+        warnings = _known(warnings)
     action = await fresh_action(info, adapter, request_number, number)
     user, user_name = delegated(answer, body) if may_delegate else (None, None)
-    return ActionPayload(action=action, on_behalf_of=user, on_behalf_of_user_name=user_name, client_mutation_id=cmid)
+    return ActionPayload(
+        action=action, on_behalf_of=user, on_behalf_of_user_name=user_name, client_mutation_id=cmid, warnings=warnings
+    )
+
+
+def _known(warnings: list[OperationWarning]) -> list[OperationWarning]:
+    """Warnings of an operation whose request or action the caller named: "which one" is known, the rest is not."""
+    return [w for w in warnings if "does not say which" not in w.message]
+
+
+async def _action_named(info: Info, adapter: Source, request_number: int, activity: str) -> int:
+    """The number of the request's last action of activity ``activity`` (read back after the write)."""
+    record = await info.context.loaders.requests(adapter.name).load_typed(request_number)
+    numbers = [a.number for a in (record.actions if record else ()) if a.name == activity]
+    if not numbers:
+        raise NotFound(
+            f"completeAction was done, but request {request_number} shows no action {activity!r}",
+            source=adapter.name,
+            provider=adapter.kind,
+        )
+    return max(numbers)
 
 
 @mutation
 async def complete_action(info: Info, input: CompleteActionInput) -> ActionPayload:
     """Complete an open action, writing its parameters into the request's data."""
-    address = action_address(input.source, input.request_number, input.number, input.id)
+    if input.activity_name is not None and input.request_number is not None and input.number is None:
+        if input.id is not None:
+            raise BadUserInput("give either id, or requestNumber and number (or activityName), not both", field="id")
+        if not input.activity_name:
+            raise BadUserInput("activityName must not be empty", field="activityName")
+        address: tuple[str | None, int, int | None] = (input.source, input.request_number, None)
+    else:
+        address = action_address(input.source, input.request_number, input.number, input.id)
     extra: dict[str, Any] = {}
     if input.parameters is not None:
         extra["parameters"] = parameters(input.parameters)
+    if input.process_id is not None:
+        extra["processId"] = process_id(input.process_id)
+    if input.activity_name is not None:
+        extra["activityName"] = input.activity_name
+    if input.is_test is not None:
+        extra["isTest"] = input.is_test  # [likely] createRequest's spelling; the document's text also says inTest
     return await _action_operation(
         info,
         address,

@@ -8,16 +8,19 @@ domain enums stay plain, so nothing outside ``schema/`` sees Strawberry.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Final
 
 import strawberry
 
 from gateway.domain import records
 
 __all__ = [
+    "ActionStatus",
     "CancelActionType",
     "Capability",
     "CircuitState",
     "Provider",
+    "RequestStatus",
     "capability_of",
     "circuit_state_of",
     "provider_of",
@@ -65,6 +68,26 @@ class CancelActionType(Enum):
     ERROR = "ERROR"
 
 
+@strawberry.enum(description="Whether a WorkflowGen request is still running.")
+class RequestStatus(Enum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+@strawberry.enum(description="Whether a WorkflowGen action is still to be done.")
+class ActionStatus(Enum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+_describe(
+    RequestStatus,
+    {"OPEN": "Running: it has open actions or is waiting.", "CLOSED": "Ended: completed, cancelled or aborted."},
+)
+_describe(
+    ActionStatus,
+    {"OPEN": "To be done by its assignee.", "CLOSED": "Done: completed, cancelled or aborted."},
+)
 _describe(
     Provider,
     {
@@ -109,9 +132,9 @@ _describe(
 
 
 #: Domain value -> schema enum, explicitly: a value added on one side only fails at import, not in a response.
-_CAPABILITIES = {records.Capability(c.value): c for c in Capability}
-_CIRCUIT_STATES = {records.CircuitState(s.value): s for s in CircuitState}
-_PROVIDERS = {p.value: p for p in Provider}
+_CAPABILITIES: Final = {records.Capability(c.value): c for c in Capability}
+_CIRCUIT_STATES: Final = {records.CircuitState(s.value): s for s in CircuitState}
+_PROVIDERS: Final = {p.value: p for p in Provider}
 if set(_CAPABILITIES) != set(records.Capability) or set(_CIRCUIT_STATES) != set(records.CircuitState):
     raise RuntimeError("schema/enums.py: Capability and CircuitState must name the domain's values, no more, no less")
 

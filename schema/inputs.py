@@ -8,6 +8,7 @@ resolvers before any upstream call, with errors that name the field.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
 import strawberry
 from strawberry.scalars import JSON
@@ -61,7 +62,7 @@ class WebhookAuthorizationInput:
 
 
 #: What each webhook input field means, and which providers take it (the others refuse it, naming the field).
-WEBHOOK_FIELDS = {
+WEBHOOK_FIELDS: Final = {
     "url": "Where the provider sends the events: an http(s) URL, not a private or loopback address unless the "
     "gateway allows them.",
     "events": "Event type names from the source's `eventTypes` (UiPath, Dixa). Auco sends every event.",
@@ -169,6 +170,9 @@ class FileInput:
     )
     url: str | None = strawberry.field(default=None, description="A file:// path the WorkflowGen server can read.")
     description: str | None = strawberry.field(default=None, description="A description of the file.")
+    updated_at: datetime | None = strawberry.field(
+        default=None, description="When the file last changed; without an offset it is read as UTC."
+    )
 
 
 @strawberry.input(
@@ -233,6 +237,19 @@ class CompleteActionInput:
     number: int | None = strawberry.field(default=None, description=ACTION_NUMBER)
     parameters: list[ParameterInput] | None = strawberry.field(
         default=None, description="Data values the action writes into its request as it completes."
+    )
+    process_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="WorkflowGen's id of the request's process (`Process:1`, base64): WorkflowGen refuses the "
+        "completion if it is another process.",
+    )
+    activity_name: str | None = strawberry.field(
+        default=None,
+        description="The action's activity name, e.g. `APPROVAL`: with `requestNumber` instead of `number`, the "
+        "request's open action of that activity; with `number` or `id`, WorkflowGen checks it.",
+    )
+    is_test: bool | None = strawberry.field(
+        default=None, description="Whether the request runs in test mode (WorkflowGen's test flag), checked by it."
     )
     on_behalf_of: strawberry.ID | None = strawberry.field(default=None, description=ON_BEHALF_OF)
     on_behalf_of_user_name: str | None = strawberry.field(default=None, description=ON_BEHALF_OF_USER_NAME)

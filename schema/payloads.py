@@ -24,6 +24,25 @@ def _on_behalf_of_user_name() -> Any:
     return strawberry.field(default=None, description="The user name the operation ran as, when it was delegated.")
 
 
+def _warnings() -> Any:
+    return strawberry.field(
+        default_factory=list,
+        description="Empty when the write's answer was read in full. Otherwise the write was done (do not send it "
+        "again: it would be done twice) and each entry says what of its answer could not be read.",
+    )
+
+
+@strawberry.type(
+    description="Something the gateway could not read of a provider's answer to a write that was done anyway."
+)
+class OperationWarning:
+    code: str = strawberry.field(
+        description="`ANSWER_INCOMPLETE`: the provider's answer lacked what the payload shows, e.g. which request a "
+        "launch created."
+    )
+    message: str = strawberry.field(description="What could not be read, for people.")
+
+
 def _druid_result() -> Any:
     return strawberry.field(default=None, description="DRUID's `result`, as it answered.")
 
@@ -65,16 +84,21 @@ class TriggerCustomEventPayload:
 
 @strawberry.type(description="The new request, as WorkflowGen has it right after the launch.")
 class CreateRequestPayload:
-    request: WorkflowRequest = strawberry.field(description="The new request, with its first action.")
+    request: WorkflowRequest | None = strawberry.field(
+        description="The new request, with its first action. Null only when WorkflowGen's answer did not say which "
+        "request it created: the request exists, and `warnings` says so."
+    )
     on_behalf_of: WorkflowUser | None = _on_behalf_of()
     on_behalf_of_user_name: str | None = _on_behalf_of_user_name()
     client_mutation_id: str | None = _cmid()
+    warnings: list[OperationWarning] = _warnings()
 
 
 @strawberry.type(description="The request after its data was written.")
 class UpdateRequestDatasetPayload:
     request: WorkflowRequest = strawberry.field(description="The request, with its data as written.")
     client_mutation_id: str | None = _cmid()
+    warnings: list[OperationWarning] = _warnings()
 
 
 @strawberry.type(description="The request after its cancellation.")
@@ -83,6 +107,7 @@ class CancelRequestPayload:
     on_behalf_of: WorkflowUser | None = _on_behalf_of()
     on_behalf_of_user_name: str | None = _on_behalf_of_user_name()
     client_mutation_id: str | None = _cmid()
+    warnings: list[OperationWarning] = _warnings()
 
 
 @strawberry.type(description="The action as WorkflowGen has it right after the operation.")
@@ -93,6 +118,7 @@ class ActionPayload:
     on_behalf_of: WorkflowUser | None = _on_behalf_of()
     on_behalf_of_user_name: str | None = _on_behalf_of_user_name()
     client_mutation_id: str | None = _cmid()
+    warnings: list[OperationWarning] = _warnings()
 
 
 @strawberry.type(description="DRUID's answer to StartFlow.")

@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Final, Protocol, TypeGuard, TypeVar
 
 from gateway.domain.records import (
     JSON,
+    ActionListFilter,
     Capability,
     CircuitState,
     CustomEventRecord,
@@ -38,10 +39,12 @@ from gateway.domain.records import (
     EventTypeRecord,
     PingRecord,
     ProbeResult,
+    RequestListFilter,
     WebhookFilter,
     WebhookRecord,
     WebhookSpec,
     WorkflowActionRecord,
+    WorkflowPage,
     WorkflowRequestRecord,
 )
 
@@ -129,7 +132,23 @@ class Workflow(Protocol):
 
     async def get_actions(self, keys: Sequence[tuple[int, int]]) -> list[WorkflowActionRecord | Exception | None]: ...
 
-    async def run_operation(self, operation: str, input: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def list_requests(self, filter: RequestListFilter, offset: int, limit: int) -> WorkflowPage:
+        """Requests matching ``filter`` (oldest first), ``limit`` of them from ``offset`` on."""
+        ...
+
+    async def list_actions(self, filter: ActionListFilter, offset: int, limit: int) -> WorkflowPage:
+        """Actions matching ``filter``, ``limit`` of them from ``offset`` on."""
+        ...
+
+    async def run_operation(self, operation: str, input: Mapping[str, Any]) -> dict[str, Any]:
+        """Run one write, sent once. The answer is the payload in the nested shape (``request``/``action`` objects
+        with their numbers where the answer gave them, in any of its shapes); :data:`ANSWER_WARNINGS` holds what
+        could not be read of a write that was done."""
+        ...
+
+
+#: Key of :meth:`Workflow.run_operation`'s answer: a list of texts, each a part of the answer that could not be read.
+ANSWER_WARNINGS: Final = "_warnings"
 
 
 class Conversations(Protocol):

@@ -63,6 +63,8 @@ class WebhookRecord:
     authorization_type: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,7 @@ class FileValueRecord:
     content_type: str | None = None
     size: int | None = None
     description: str | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +220,40 @@ class WorkflowRequestRecord:
     dataset: tuple[DataValueRecord, ...] = ()
 
 
+#: ``ActionListFilter.assignee`` for "the user the gateway acts as" (the impersonated user).
+ME = "me"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestListFilter:
+    """What ``requests`` keeps; None: no condition. ``statuses`` empty matches nothing."""
+
+    statuses: frozenset[str] | None = None
+    process_name: str | None = None
+    requester: str | None = None  # a user name
+    created_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionListFilter:
+    """What ``actions`` keeps; None: no condition. ``assignee`` is a user name, or :data:`ME`."""
+
+    statuses: frozenset[str] | None = None
+    assignee: str | None = None
+    process_name: str | None = None
+    request_number: int | None = None
+    created_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowPage:
+    """One page of a list: the items from ``offset`` on, how many match in all, and whether more follow."""
+
+    items: tuple[Any, ...]
+    total: int
+    has_next: bool
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
     """What ``hookgate check`` prints for one source."""
@@ -224,3 +261,5 @@ class ProbeResult:
     reachable: bool
     authenticated: bool
     detail: str = ""
+    #: The probe's call answered 404: the host answers, but the configured path (``base_url``) is wrong.
+    not_found: bool = False

@@ -8,6 +8,7 @@ fields' data [stand-in].
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, build_schema, graphql_sync
@@ -58,19 +59,28 @@ SCHEMA = build_schema(
     enum DataType { TEXT NUMERIC DATETIME FILE }
 
     input PageInput { number: Int = 1, size: Int = 10 }
-    input RequestFilterInput { status: RequestStatus, processName: String, requesterUserName: String }
+    input RequestFilterInput {
+      status: RequestStatus, processName: String, requesterUserName: String, createdSince: DateTime
+    }
+    input ActionFilterInput {
+      status: ActionStatus, assigneeUserName: String, requestNumber: Int, createdSince: DateTime
+    }
+    input DataFilterInput { names: [String!] }
 
     type Query {
       request(number: Int, id: ID): Request
       requests(page: PageInput, filter: RequestFilterInput): RequestPage!
       action(id: ID, requestNumber: Int, number: Int): Action
+      actions(page: PageInput, filter: ActionFilterInput): ActionPage!
       process(name: String!, version: Int): Process
       user(userName: String, id: ID): User
+      users(page: PageInput): UserPage!
       viewer: User!
     }
 
     type Process { id: ID!, name: String!, version: Int!, description: String }
     type User { id: ID!, userName: String!, isAdministrator: Boolean! }
+    type UserPage { totalCount: Int!, hasNextPage: Boolean!, hasPreviousPage: Boolean!, items: [User!]! }
 
     type RequestPage { totalCount: Int!, hasNextPage: Boolean!, hasPreviousPage: Boolean!, items: [Request!]! }
 
@@ -86,34 +96,39 @@ SCHEMA = build_schema(
       process: Process!
       requester: User
       actions: ActionPage!
-      dataset: Dataset!
+      dataset(filter: DataFilterInput): Dataset!
     }
 
-    type ActionPage { totalCount: Int!, items: [Action!]! }
+    type ActionPage { totalCount: Int!, hasNextPage: Boolean!, hasPreviousPage: Boolean!, items: [Action!]! }
 
     type Action {
       id: ID!
       number: Int!
       requestNumber: Int!
       name: String!
+      description: String
       status: ActionStatus!
       subStatus: String!
       openedAt: DateTime!
       closedAt: DateTime
+      updatedAt: DateTime
+      limit: DateTime
       assignee: User
       request: Request!
     }
 
     type Dataset { items: [Data!]! }
     type Data {
+      id: ID!
       name: String!
+      description: String
       dataType: DataType!
       textValue: String
       numericValue: Float
       dateTimeValue: DateTime
       fileValue: FileValue
     }
-    type FileValue { name: String!, contentType: String, size: Int, description: String }
+    type FileValue { name: String!, contentType: String, size: Int, description: String, updatedAt: DateTime }
     """
 )
 
@@ -147,8 +162,14 @@ def process_view(process: Process) -> dict[str, Any]:
     }
 
 
-def data_view(value: DataValue) -> dict[str, Any]:
-    view: dict[str, Any] = {"name": value.name, "dataType": value.data_type.value}
+def data_view(request: WfRequest, value: DataValue) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        # stand-in: the native part of a Data id is ours (the request number and the data name).
+        "id": to_global_id("Data", f"{request.number}---{value.name}"),
+        "name": value.name,
+        "description": None,
+        "dataType": value.data_type.value,
+    }
     for data_type, key in VALUE_KEYS.items():
         view[key] = value.value if data_type is value.data_type else None
     if isinstance(value.value, FileValue):
@@ -158,6 +179,7 @@ def data_view(value: DataValue) -> dict[str, Any]:
             "contentType": file.content_type,
             "size": file.size,
             "description": file.description,
+            "updatedAt": file.updated_at,
         }
     return view
 
@@ -177,9 +199,17 @@ def request_view(state: WorkflowGenState, request: WfRequest) -> dict[str, Any]:
         "requester": lambda info: user_view(state.user_by_id(request.requester_id)),
         "actions": lambda info: {
             "totalCount": len(request.actions),
+            "hasNextPage": False,
+            "hasPreviousPage": False,
             "items": [action_view(state, action) for action in request.actions],
         },
-        "dataset": lambda info: {"items": [data_view(value) for value in request.dataset.values()]},
+        "dataset": lambda info, filter=None: {
+            "items": [
+                data_view(request, value)
+                for value in request.dataset.values()
+                if not (filter or {}).get("names") or value.name in filter["names"]
+            ]
+        },
     }
 
 
@@ -190,10 +220,13 @@ def action_view(state: WorkflowGenState, action: Action) -> dict[str, Any]:
         "number": action.number,
         "requestNumber": action.request_number,
         "name": action.name,
+        "description": action.definition.description or None,
         "status": action.status,
         "subStatus": action.sub_status,
         "openedAt": iso_millis(action.opened_at),
         "closedAt": iso_millis(action.closed_at) if action.closed_at is not None else None,
+        "updatedAt": iso_millis(action.updated_at) if action.updated_at is not None else None,
+        "limit": iso_millis(action.limit) if action.limit is not None else None,
         "assignee": user_view(assignee) if assignee is not None else None,
         "request": lambda info: request_view(state, state.request(action.request_number)),
     }
@@ -214,6 +247,34 @@ def _visible_request(ctx: GraphQLContext, number: int) -> WfRequest:
     if not ctx.state.can_see(ctx.viewer, request):
         raise _gql_error(forbidden(f"Security error: {ctx.viewer.user_name!r} may not see request {number}"))
     return request
+
+
+def _since(value: Any, field: str) -> float | None:
+    """``createdSince`` as a timestamp: an ISO 8601 date-time, UTC without an offset [stand-in]."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise _gql_error(bad_input(f"{field}: createdSince {value!r} is not an ISO 8601 date-time")) from None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _page(field: str, page: dict[str, Any] | None, matches: list[Any], view: Any) -> dict[str, Any]:
+    """WorkflowGen's page ``{totalCount hasNextPage hasPreviousPage items}`` of ``matches`` [likely]."""
+    page = page or {}
+    number, size = page.get("number", 1), page.get("size", 10)
+    if number is None or number < 1:
+        raise _gql_error(bad_input(f"{field}: page.number must be 1 or more"))
+    if size is None or not 1 <= size <= MAX_PAGE_SIZE:
+        raise _gql_error(bad_input(f"{field}: page.size must be from 1 to {MAX_PAGE_SIZE}"))
+    start = (number - 1) * size
+    return {
+        "totalCount": len(matches),
+        "hasNextPage": start + size < len(matches),
+        "hasPreviousPage": number > 1,
+        "items": [view(item) for item in matches[start : start + size]],
+    }
 
 
 class QueryRoot:
@@ -241,18 +302,13 @@ class QueryRoot:
         filter: dict[str, Any] | None = None,
     ) -> Any:
         ctx = _ctx(info)
-        page = page or {}
-        number, size = page.get("number", 1), page.get("size", 10)
-        if number is None or number < 1:
-            raise _gql_error(bad_input("requests: page.number must be 1 or more"))
-        if size is None or not 1 <= size <= MAX_PAGE_SIZE:
-            raise _gql_error(bad_input(f"requests: page.size must be from 1 to {MAX_PAGE_SIZE}"))
         filter = filter or {}
         status, process_name, requester = (
             filter.get("status"),
             filter.get("processName"),
             filter.get("requesterUserName"),
         )
+        since = _since(filter.get("createdSince"), "requests")
         # stand-in: oldest first; WorkflowGen's default order is not published.
         matches = [
             request
@@ -261,14 +317,43 @@ class QueryRoot:
             and (status is None or request.status == status)
             and (process_name is None or request.process.name == process_name)
             and (requester is None or ctx.state.users[request.requester_id].user_name == requester)
+            and (since is None or request.opened_at >= since)
         ]
-        start = (number - 1) * size
-        return {
-            "totalCount": len(matches),
-            "hasNextPage": start + size < len(matches),
-            "hasPreviousPage": number > 1,
-            "items": [request_view(ctx.state, request) for request in matches[start : start + size]],
-        }
+        return _page("requests", page, matches, lambda request: request_view(ctx.state, request))
+
+    def actions(
+        self,
+        info: GraphQLResolveInfo[GraphQLContext],
+        page: dict[str, Any] | None = None,
+        filter: dict[str, Any] | None = None,
+    ) -> Any:
+        """[likely] ``actions(page, filter)`` as a production client reads it; the filter's keys are [stand-in]."""
+        ctx = _ctx(info)
+        filter = filter or {}
+        status, assignee, request_number = (
+            filter.get("status"),
+            filter.get("assigneeUserName"),
+            filter.get("requestNumber"),
+        )
+        since = _since(filter.get("createdSince"), "actions")
+        assignee_id = None
+        if assignee is not None:
+            assignee_id = next((u.id for u in ctx.state.users.values() if u.user_name == assignee), -1)
+        matches = [
+            action
+            for request in sorted(ctx.state.requests.values(), key=lambda r: r.number)
+            if ctx.state.can_see(ctx.viewer, request) and (request_number is None or request.number == request_number)
+            for action in request.actions
+            if (status is None or action.status == status)
+            and (assignee_id is None or action.assignee_id == assignee_id)
+            and (since is None or action.opened_at >= since)
+        ]
+        return _page("actions", page, matches, lambda action: action_view(ctx.state, action))
+
+    def users(self, info: GraphQLResolveInfo[GraphQLContext], page: dict[str, Any] | None = None) -> Any:
+        """[likely] ``users(page)``: every user, by id."""
+        users = sorted(_ctx(info).state.users.values(), key=lambda u: u.id)
+        return _page("users", page, users, user_view)
 
     def action(
         self,

@@ -13,7 +13,7 @@ import binascii
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +21,8 @@ from starlette.responses import Response
 from sandbox.control import Control
 from sandbox.kit import Handler, endpoint, iso_millis, json_response, parse_json, same_secret
 from sandbox.workflowgen.model import (
+    ANSWER_KEY_OPTION,
+    ANSWER_SHAPE_OPTION,
     DEFAULT_IMPERSONATE_USERNAME,
     FILE_KEYS,
     HOOK_TOKEN,
@@ -40,6 +42,7 @@ from sandbox.workflowgen.model import (
     action_key_of,
     bad_input,
     forbidden,
+    from_global_id,
     request_number_of,
     to_global_id,
     user_number,
@@ -127,7 +130,7 @@ def _file_value(name: str, value: Any) -> FileValue:
     file_name = value.get("name")
     if not isinstance(file_name, str) or not file_name:
         raise bad_input(f"{where}.name is required")
-    for key in ("contentType", "description", "content", "url"):
+    for key in ("contentType", "description", "content", "url", "updatedAt"):
         if value.get(key) is not None and not isinstance(value[key], str):
             raise bad_input(f"{where}.{key} must be a string")
     size = value.get("size")
@@ -146,7 +149,17 @@ def _file_value(name: str, value: Any) -> FileValue:
     elif not str(url).startswith("file://"):
         # stand-in: WorkflowGen reads url files from its "input file allowed folders"; we accept file:// paths only.
         raise bad_input(f"{where}.url must be a file:// URL the WorkflowGen server can read")
-    return FileValue(file_name, value.get("contentType"), size, value.get("description"), content=data, url=url)
+    # [doc] FileInput.updatedAt: when the file last changed, kept and served as the file's updatedAt.
+    updated_at = _normalise_datetime(name, value["updatedAt"]) if value.get("updatedAt") is not None else None
+    return FileValue(
+        file_name,
+        value.get("contentType"),
+        size,
+        value.get("description"),
+        content=data,
+        url=url,
+        updated_at=updated_at,
+    )
 
 
 def _coerce(name: str, data_type: DataType, value: Any) -> DataScalar:
@@ -230,6 +243,15 @@ def _target_request(state: WorkflowGenState, args: Input) -> WfRequest:
 
 def _target_action(state: WorkflowGenState, args: Input) -> Action:
     request_number, number = args.integer("requestNumber"), args.integer("number")
+    activity = args.string("activityName") if "activityName" in args.raw else None
+    if activity is not None and request_number is not None and number is None:
+        # [doc: the input's name] completeAction by requestNumber + activityName; [stand-in] it names the request's
+        # open action of that activity.
+        request = state.request(request_number)
+        named = [a for a in request.actions if a.name == activity and a.is_open]
+        if not named:
+            raise bad_input(f"{args.operation}: request {request_number} has no open action {activity!r}")
+        return named[-1]
     if (request_number is None) != (number is None):
         raise bad_input(f"{args.operation}: requestNumber and number go together")
     key = (request_number, number) if request_number is not None and number is not None else None
@@ -297,7 +319,15 @@ def op_create_request(state: WorkflowGenState, raw: Any, app_user: User) -> dict
     process = state.process(name, version)
     values = parse_parameters(args.operation, args.get("parameters"), process)
     request = state.create_request(process, actor, values, is_test)
-    return {"clientMutationId": client_id, "request": request_out(request), **_delegation_out(actor, delegated)}
+    # [doc] the documented payload: clientMutationId, requestId, number, onBehalfOf, onBehalfOfUserName; plus
+    # [stand-in] the nested request object, as the GraphQL mutation's payload has it.
+    return {
+        "clientMutationId": client_id,
+        "requestId": request.global_id,
+        "number": request.number,
+        **_delegation_out(actor, delegated),
+        "request": request_out(request),
+    }
 
 
 def op_update_request_dataset(state: WorkflowGenState, raw: Any, app_user: User) -> dict[str, Any]:
@@ -321,12 +351,33 @@ def op_cancel_request(state: WorkflowGenState, raw: Any, app_user: User) -> dict
     return {"clientMutationId": client_id, "request": request_out(request), **_delegation_out(actor, delegated)}
 
 
+COMPLETE_KEYS = ACTION_KEYS | {"parameters", "processId", "activityName", "isTest", "inTest"}
+
+
 def op_complete_action(state: WorkflowGenState, raw: Any, app_user: User) -> dict[str, Any]:
-    args = Input("completeAction", raw, ACTION_KEYS | {"parameters"}, delegation=True)
+    # [doc: the names] processId, activityName and the test flag (inTest in the document's text, isTest as
+    # createRequest spells it: both accepted). [stand-in: what they do] activityName names the action (with
+    # requestNumber, instead of number) or must match it; processId must be the request's process; the test flag must
+    # match whether the request was launched in test mode.
+    args = Input("completeAction", raw, COMPLETE_KEYS, delegation=True)
     client_id = _client_mutation_id(args)
     actor, delegated = _actor(state, args, app_user)
     action = _target_action(state, args)
-    process = state.request(action.request_number).process
+    request = state.request(action.request_number)
+    process = request.process
+    activity = args.string("activityName")
+    if activity is not None and activity != action.name:
+        raise bad_input(f"completeAction: {action.label()} is activity {action.name!r}, not {activity!r}")
+    if args.present("processId"):
+        native = from_global_id(args.get("processId"), "Process", "processId")
+        if native != str(process.id):
+            raise bad_input(f"completeAction: processId is not the process of request {request.number}")
+    flags = {key: args.boolean(key) for key in ("isTest", "inTest") if args.present(key)}
+    if len(set(flags.values())) > 1:
+        raise bad_input("completeAction: isTest and inTest disagree")
+    if flags and next(iter(flags.values())) != request.is_test:
+        mode = "a test request" if request.is_test else "not a test request"
+        raise bad_input(f"completeAction: request {request.number} is {mode}")
     values = parse_parameters(args.operation, args.get("parameters"), process)
     state.complete_action(action, actor, values)
     return {"action": action_out(state, action), "clientMutationId": client_id, **_delegation_out(actor, delegated)}
@@ -379,7 +430,7 @@ def op_cancel_action_assignment(state: WorkflowGenState, raw: Any, app_user: Use
 
 Operation = Callable[[WorkflowGenState, Any, User], dict[str, Any]]
 
-OPERATIONS: dict[str, Operation] = {
+OPERATIONS: Final[dict[str, Operation]] = {
     "createRequest": op_create_request,
     "updateRequestDataset": op_update_request_dataset,
     "cancelRequest": op_cancel_request,
@@ -388,6 +439,43 @@ OPERATIONS: dict[str, Operation] = {
     "assignAction": op_assign_action,
     "cancelActionAssignment": op_cancel_action_assignment,
 }
+
+
+def _flat(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as flat fields only (createRequest's documented shape; [stand-in] the same pattern elsewhere)."""
+    out = {key: value for key, value in payload.items() if key not in ("request", "action")}
+    if isinstance(payload.get("request"), dict):
+        out.setdefault("requestId", payload["request"]["id"])
+        out.setdefault("number", payload["request"]["number"])
+    if isinstance(payload.get("action"), dict):
+        action = payload["action"]
+        out.update(actionId=action["id"], requestNumber=action["requestNumber"], number=action["number"])
+    return out
+
+
+def shape_answer(operation: str, payload: dict[str, Any], options: dict[str, Any]) -> Response:
+    """The answer ``{operation: payload}``, reshaped as ``workflowgen.answer_shape`` / ``answer_key`` ask.
+
+    The default answer carries createRequest's documented flat fields and the nested object. The other shapes are
+    the ones a tolerant client must read without a false error: flat only, nested only, an empty 200, the key in
+    another casing, or no key at all.
+    """
+    shape = str(options.get(ANSWER_SHAPE_OPTION, "both"))
+    if shape == "empty":
+        return Response(status_code=200)
+    if shape == "flat":
+        payload = _flat(payload)
+    elif shape == "nested":
+        payload = {key: value for key, value in payload.items() if key not in ("requestId", "number")}
+    key_style = str(options.get(ANSWER_KEY_OPTION, "exact"))
+    if key_style == "bare":
+        return json_response(payload)
+    key = {
+        "lower": operation.lower(),
+        "upper": operation.upper(),
+        "pascal": operation[:1].upper() + operation[1:],
+    }.get(key_style, operation)
+    return json_response({key: payload})
 
 
 def hook_endpoint(state: WorkflowGenState, control: Control) -> Handler:
@@ -414,6 +502,6 @@ def hook_endpoint(state: WorkflowGenState, control: Control) -> Handler:
             raise forbidden(f"Security error: impersonate username {app_user_name!r} does not exist") from None
         # A refused operation raises WfgError: 400 with the GraphQL-style error list (see the module docstring).
         payload = OPERATIONS[operation](state, args["input"], app_user)
-        return json_response({operation: payload})
+        return shape_answer(operation, payload, control.options)
 
     return endpoint(hook)

@@ -8,7 +8,7 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sandbox.kit import SimulatorError
 
@@ -18,6 +18,11 @@ GRAPHQL_PASSWORD = "sandbox"
 DEFAULT_IMPERSONATE_USERNAME = "wfgen_admin"
 IMPERSONATE_OPTION = "workflowgen.impersonate_username"
 IMPERSONATE_HEADER = "x-wfgen-impersonate-username"
+#: How the incoming webhook answers (for testing a client's tolerance; see ``hooks.shape_answer``): the payload's
+#: shape ("both", the default: the documented flat fields and the nested object; "flat"; "nested"; "empty": 200 with
+#: no body) and the casing of its top-level key ("exact", "lower", "upper", "pascal", or "bare": no key at all).
+ANSWER_SHAPE_OPTION = "workflowgen.answer_shape"
+ANSWER_KEY_OPTION = "workflowgen.answer_key"
 
 # Seed timestamps are fixed so that a reset gives byte-identical answers; new objects use the control clock.
 SEED_OPENED_AT = datetime(2024, 1, 15, 9, 30, tzinfo=UTC).timestamp()
@@ -64,7 +69,13 @@ def forbidden(message: str) -> WfgError:
     return WfgError("FORBIDDEN", message)
 
 
-_STATUS_CODES = {400: "BAD_USER_INPUT", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 429: "RATE_LIMITED"}
+_STATUS_CODES: Final = {
+    400: "BAD_USER_INPUT",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "RATE_LIMITED",
+}
 
 
 def error_body(status: int) -> Any:
@@ -130,15 +141,15 @@ class DataType(StrEnum):
 
 
 # Which parameter key carries a value of which data type [doc].
-VALUE_KEYS: dict[DataType, str] = {
+VALUE_KEYS: Final[dict[DataType, str]] = {
     DataType.TEXT: "textValue",
     DataType.NUMERIC: "numericValue",
     DataType.DATETIME: "dateTimeValue",
     DataType.FILE: "fileValue",
 }
-KEY_TYPES: dict[str, DataType] = {key: data_type for data_type, key in VALUE_KEYS.items()}
+KEY_TYPES: Final[dict[str, DataType]] = {key: data_type for data_type, key in VALUE_KEYS.items()}
 PARAMETER_KEYS = frozenset({"name", *VALUE_KEYS.values()})
-FILE_KEYS = frozenset({"name", "contentType", "content", "url", "size", "description"})
+FILE_KEYS = frozenset({"name", "contentType", "content", "url", "size", "description", "updatedAt"})
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,7 @@ class FileValue:
     description: str | None
     content: bytes | None = None
     url: str | None = None
+    updated_at: str | None = None  # [doc: FileInput.updatedAt] normalised ISO string, as DATETIME values
 
 
 DataScalar = str | float | FileValue | None
@@ -179,6 +191,8 @@ class ActionDefinition:
     default_assignee: str | None  # who gets a new action (the role's single default person)
     cancel_transition: bool = True  # a CANCEL transition leaves the action (cancelAction type CANCEL needs it)
     exception_transition: bool = True  # a default exception transition leaves it (type ERROR needs it)
+    description: str = ""
+    limit_s: float | None = None  # [stand-in] how long after it opens the action is due (GraphQL Action.limit)
 
 
 @dataclass(frozen=True)
@@ -202,10 +216,15 @@ class Action:
     sub_status: str = SUB_RUNNING
     closed_at: float | None = None
     exception: dict[str, str | None] | None = None
+    updated_at: float | None = None  # the last change; None: never changed since it opened
 
     @property
     def name(self) -> str:
         return self.definition.name
+
+    @property
+    def limit(self) -> float | None:
+        return None if self.definition.limit_s is None else self.opened_at + self.definition.limit_s
 
     @property
     def is_open(self) -> bool:

@@ -45,7 +45,11 @@ class WorkflowGenState(SimulatorState):
     def reset(self) -> None:
         """Put back the seed. Listeners survive: they are wiring, not state."""
         approval = ActionDefinition(
-            name="APPROVAL", participants=("wfgen_admin", "jdoe"), default_assignee="wfgen_admin"
+            name="APPROVAL",
+            participants=("wfgen_admin", "jdoe"),
+            default_assignee="wfgen_admin",
+            description="Approve the expense claim",
+            limit_s=3 * 24 * 3600.0,  # stand-in: a three-day deadline, so that Action.limit has a value
         )
         expense = Process(
             id=1,
@@ -225,6 +229,7 @@ class WorkflowGenState(SimulatorState):
         if assignee.user_name not in action.definition.participants:
             raise bad_input(f"user {assignee.user_name!r} is not a participant of action {action.name!r}")
         action.assignee_id = assignee.id
+        action.updated_at = self.clock.now()
         self.emit(
             "action.assigned",
             requestNumber=action.request_number,
@@ -237,10 +242,11 @@ class WorkflowGenState(SimulatorState):
         if action.assignee_id is None:
             raise bad_input(f"{action.label()} is not assigned")
         action.assignee_id = None
+        action.updated_at = self.clock.now()
         self.emit("action.unassigned", requestNumber=action.request_number, actionNumber=action.number)
 
     def _close_action(self, action: Action, sub_status: str, now: float) -> None:
-        action.status, action.sub_status, action.closed_at = CLOSED, sub_status, now
+        action.status, action.sub_status, action.closed_at, action.updated_at = CLOSED, sub_status, now, now
         self.emit(
             "action.closed", requestNumber=action.request_number, actionNumber=action.number, subStatus=sub_status
         )

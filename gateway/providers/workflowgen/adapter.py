@@ -3,8 +3,11 @@
 Wire formats: providers.md §2.
 
 - Writes: ``POST {base_url}/wfgen/hooks/{hook_token}`` with ``{"operation": ..., "args": {"input": {...}}}`` [doc],
-  answered by one key named after the operation [stand-in], or by ``{"errors": [{"message", "extensions":
-  {"code"}}]}`` at 200 or 400 [stand-in]. Sent exactly once: a lost answer is not a reason to launch a second request.
+  answered by the payload in any of its shapes (:func:`read_answer`: createRequest's flat fields [doc], nested
+  objects [stand-in], any casing of the operation's key), or by ``{"errors": [{"message", "extensions": {"code"}}]}``
+  at 200 or 400 [stand-in]. Sent exactly once: a lost answer is not a reason to launch a second request, and a 2xx
+  answer that cannot be read is a done write with warnings, never an error.
+- Lists: ``requests(page, filter)`` and ``actions(page, filter)`` [likely], filter keys [stand-in].
 - Reads: ``POST {base_url}/wfgen/graphql`` with Basic auth [likely] and ``x-wfgen-impersonate-username`` [likely]. Every
   lookup of one batch is an alias in one document (``r0: request(number: 1) {...}``), so a page of N requests costs
   one upstream call, not N. An error WorkflowGen pins on one alias (its ``path``) fails that key alone; NOT_FOUND on
@@ -22,34 +25,36 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 from urllib.parse import quote
 
 import httpx
 import orjson
 
+from gateway.domain.ports import ANSWER_WARNINGS
 from gateway.domain.records import (
+    ME,
+    ActionListFilter,
     Capability,
     DataValueRecord,
     FileValueRecord,
     ProbeResult,
+    RequestListFilter,
     WorkflowActionRecord,
+    WorkflowPage,
     WorkflowRequestRecord,
     WorkflowUserRecord,
 )
 from gateway.errors import (
     BadUserInput,
-    CircuitOpen,
     Forbidden,
     HookgateError,
     NotFound,
     UpstreamError,
-    UpstreamTimeout,
-    UpstreamUnavailable,
 )
 from gateway.parsing import parse_instant
-from gateway.providers.base import Adapter
-from gateway.providers.http import UpstreamClient, build_transport
+from gateway.providers.base import Adapter, probe_failure
+from gateway.providers.http import UpstreamClient, UpstreamObserver, build_transport
 from gateway.providers.workflowgen.config import WorkflowGenSource
 
 #: The seven operations of the incoming webhook application [doc].
@@ -70,7 +75,7 @@ HOOK_PREFIX = "/wfgen/hooks/"
 #: What stands in the URL for the hook token until :class:`HookTokenTransport` sends the request.
 HOOK_PLACEHOLDER = "-"
 IMPERSONATE_HEADER = "x-wfgen-impersonate-username"  # [likely]
-JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+JSON_HEADERS: Final = {"content-type": "application/json", "accept": "application/json"}
 
 #: Statuses after which the adapter reads the body itself: WorkflowGen's error list says more than the status.
 #: 429 and 5xx stay with UpstreamClient (retries, breaker).
@@ -89,8 +94,34 @@ REQUEST_FIELDS = """fragment HookgateRequest on Request {
   process { name version }
   requester { id userName }
   actions { items { ...HookgateAction } }
-  dataset { items { name textValue numericValue dateTimeValue fileValue { name contentType size description } } }
+  dataset { items { name textValue numericValue dateTimeValue
+    fileValue { name contentType size description updatedAt } } }
 }"""
+
+#: WorkflowGen's page size for lists (its largest is not published [stand-in]: the sandbox allows 100), and the most
+#: pages a list with a filter of the gateway's own reads.
+LIST_PAGE_SIZE = 100
+MAX_LIST_PAGES = 50
+
+
+class _Enum(str):
+    """A GraphQL enum value in a literal: written bare."""
+
+
+def _literal(value: Any) -> str:
+    """``value`` as a GraphQL input literal: objects, strings (JSON-escaped), numbers, booleans, :class:`_Enum`."""
+    if isinstance(value, _Enum):
+        if not value.isidentifier():
+            raise BadUserInput(f"'{value[:40]}' is not a status", field="status")
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_literal(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return orjson.dumps(str(value)).decode()
+
 
 #: A batch key: a request number, or (request number, action number).
 K = TypeVar("K", bound=Hashable)
@@ -225,6 +256,7 @@ def parse_data_value(value: Any) -> DataValueRecord | None:
             content_type=_str(raw_file.get("contentType")),
             size=_int(raw_file.get("size")),
             description=_str(raw_file.get("description")),
+            updated_at=parse_instant(raw_file.get("updatedAt")),
         )
     return DataValueRecord(
         name=value["name"],
@@ -294,6 +326,96 @@ def parse_request(source: str, value: Any) -> WorkflowRequestRecord | None:
     )
 
 
+# -- operation answers -----------------------------------------------------------------------------------------------
+
+#: The operations that name a request (the others name an action).
+REQUEST_OPERATIONS = frozenset({"createRequest", "updateRequestDataset", "cancelRequest"})
+#: Keys that show a body is an operation's payload itself, without the operation's key around it.
+_PAYLOAD_KEYS = frozenset(
+    {"clientmutationid", "request", "action", "requestid", "actionid", "number", "requestnumber", "id"}
+)
+
+
+def _folded(value: Any) -> dict[str, Any]:
+    """A JSON object with its keys lower-cased (the first of two keys that fold alike wins); {} for anything else."""
+    out: dict[str, Any] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                out.setdefault(key.lower(), item)
+    return out
+
+
+def read_answer(operation: str, body: Any) -> dict[str, Any]:
+    """An operation's answer, in whatever shape it came, as the nested payload the gateway reads.
+
+    Accepted [doc: createRequest's flat fields ``clientMutationId, requestId, number, onBehalfOf,
+    onBehalfOfUserName``; stand-in: the nested ``request``/``action`` objects and the operation's key]: the payload
+    under the operation's key in any casing, under GraphQL's ``data``, or the body itself; the request as ``request
+    {id number}`` or flat ``requestId``/``number``; the action as ``action {id number requestNumber}`` or flat
+    ``actionId``/``id``/``requestNumber``/``number``; every key in any casing. The result has ``request`` or
+    ``action`` (with the numbers found), ``clientMutationId``, ``onBehalfOf``, ``onBehalfOfUserName`` as answered,
+    and under :data:`ANSWER_WARNINGS` a text for each thing that could not be read. It never raises: the write is done.
+    """
+    warnings: list[str] = []
+    top = _folded(body)
+    if "data" in top and operation.lower() not in top and isinstance(top["data"], dict):
+        top = _folded(top["data"])
+    raw = top.get(operation.lower())
+    if isinstance(raw, dict):
+        payload = _folded(raw)
+    elif top.keys() & _PAYLOAD_KEYS:
+        payload = top
+    else:
+        payload = {}
+        what = "an answer it could not read" if body is None else "an answer without its payload"
+        warnings.append(f"{operation} was done, but WorkflowGen sent {what}")
+    out: dict[str, Any] = {
+        "clientMutationId": payload.get("clientmutationid"),
+        "onBehalfOf": payload.get("onbehalfof"),
+        "onBehalfOfUserName": payload.get("onbehalfofusername"),
+    }
+    if operation in REQUEST_OPERATIONS:
+        nested = _folded(payload.get("request"))
+        raw_id = nested.get("id") or payload.get("requestid")
+        number = _int(nested.get("number")) or _int(payload.get("number")) or request_number_of(raw_id)
+        if number is None and isinstance(raw_id, str):
+            number = _int(raw_id)  # a bare number given as requestId
+        request: dict[str, Any] = dict(_as_dict(payload.get("request")))
+        request.update(number=number, id=raw_id if isinstance(raw_id, str) and number is not None else None)
+        if request["id"] is None and number is not None:
+            request["id"] = encode_global_id("Request", number)
+        out["request"] = request
+        if number is None and payload:
+            warnings.append(f"{operation} was done, but its answer does not say which request")
+    else:
+        nested = _folded(payload.get("action"))
+        raw_id = nested.get("id") or payload.get("actionid") or payload.get("id")
+        key = action_key_of(raw_id)
+        number = _int(nested.get("number")) or _int(payload.get("number")) or (key[1] if key else None)
+        parent = _folded(nested.get("request"))
+        request_number = (
+            _int(nested.get("requestnumber"))
+            or _int(parent.get("number"))
+            or _int(payload.get("requestnumber"))
+            or (key[0] if key else None)
+        )
+        action: dict[str, Any] = dict(_as_dict(payload.get("action")))
+        action.update(number=number, requestNumber=request_number)
+        if number is not None and request_number is not None:
+            action["id"] = raw_id if key is not None else encode_global_id("Action", f"{request_number}---{number}")
+        out["action"] = action
+        if (number is None or request_number is None) and payload:
+            warnings.append(f"{operation} was done, but its answer does not say which action")
+    if warnings:
+        out[ANSWER_WARNINGS] = warnings
+    return out
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _unique(keys: Sequence[Any]) -> list[Any]:
     return list(dict.fromkeys(keys))
 
@@ -337,11 +459,16 @@ class WorkflowGenAdapter(Adapter):
         config: WorkflowGenSource,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        observer: UpstreamObserver | None = None,
+        on_write: Callable[[str], None] | None = None,
         **extras: Any,
     ) -> WorkflowGenAdapter:
         inner = transport or build_transport(config)
         wrapped = HookTokenTransport(inner, config.hook_token.get_secret_value())
-        return cls(name, config, UpstreamClient(source=name, provider=cls.kind, config=config, transport=wrapped))
+        http = UpstreamClient(
+            source=name, provider=cls.kind, config=config, transport=wrapped, observer=observer, on_write=on_write
+        )
+        return cls(name, config, http)
 
     def _ctx(self) -> dict[str, Any]:
         return {"source": self.name, "provider": self.kind}
@@ -374,21 +501,14 @@ class WorkflowGenAdapter(Adapter):
             headers=JSON_HEADERS,
         )
         body = _loads(response)
-        errors = body.get("errors") if isinstance(body, dict) else None
+        errors = _folded(body).get("errors")
         if isinstance(errors, list) and errors:
             raise self._operation_error(operation, errors, response.status_code)
         if response.status_code >= 300:
             raise self._hook_status_error(response)
-        if body is None:
-            body = self.http.decode(response)  # raises the "not JSON" UpstreamError
-        payload = body.get(operation) if isinstance(body, dict) else None
-        if not isinstance(payload, dict):
-            raise UpstreamError(
-                f"source '{self.name}' answered {operation} without its payload",
-                status=response.status_code,
-                **self._ctx(),
-            )
-        return payload
+        # A 2xx: the write is done. Whatever the answer's shape, it is read as far as it goes and never turned into an
+        # error (a caller would retry, and create a second request): what is missing goes into the warnings.
+        return read_answer(operation, body)
 
     def _operation_error(self, operation: str, errors: list[Any], status: int) -> HookgateError:
         messages = [str(e.get("message") or "") for e in errors if isinstance(e, dict)]
@@ -480,6 +600,113 @@ class WorkflowGenAdapter(Adapter):
         wanted = [k for k in keys if k is not None]
         answers = dict(zip(wanted, await self.get_actions(wanted), strict=True))
         return [answers[k] if k is not None else None for k in keys]
+
+    # -- lists ----------------------------------------------------------------------------------------------------
+
+    async def list_requests(self, filter: RequestListFilter, offset: int, limit: int) -> WorkflowPage:
+        """``requests(page, filter)`` [likely]: status (one of them), processName, requesterUserName and createdSince
+        are pushed down [stand-in: the filter's key names]; two statuses are every status; none matches nothing."""
+        if filter.statuses is not None and not filter.statuses:
+            return WorkflowPage(items=(), total=0, has_next=False)
+        pushed: dict[str, Any] = {}
+        if filter.statuses is not None and len(filter.statuses) == 1:
+            pushed["status"] = _Enum(next(iter(filter.statuses)))
+        if filter.process_name is not None:
+            pushed["processName"] = filter.process_name
+        if filter.requester is not None:
+            pushed["requesterUserName"] = filter.requester
+        if filter.created_since is not None:
+            pushed["createdSince"] = filter.created_since.isoformat()
+        page = await self._list("requests", pushed, "...HookgateRequest", REQUEST_FIELDS + "\n" + ACTION_FIELDS,
+                                None, offset, limit)  # fmt: skip
+        items = tuple(r for r in (parse_request(self.name, item) for item in page.items) if r is not None)
+        return WorkflowPage(items=items, total=page.total, has_next=page.has_next)
+
+    async def list_actions(self, filter: ActionListFilter, offset: int, limit: int) -> WorkflowPage:
+        """``actions(page, filter)`` [likely]: status, assigneeUserName, requestNumber and createdSince pushed down
+        [stand-in: the filter's key names]; the process name is filtered here, from each action's
+        ``request { process { name } }``. ``assignee: "me"`` is the impersonated user (else the GraphQL user)."""
+        if filter.statuses is not None and not filter.statuses:
+            return WorkflowPage(items=(), total=0, has_next=False)
+        pushed: dict[str, Any] = {}
+        if filter.statuses is not None and len(filter.statuses) == 1:
+            pushed["status"] = _Enum(next(iter(filter.statuses)))
+        if filter.assignee is not None:
+            pushed["assigneeUserName"] = await self._me() if filter.assignee == ME else filter.assignee
+        if filter.request_number is not None:
+            pushed["requestNumber"] = filter.request_number
+        if filter.created_since is not None:
+            pushed["createdSince"] = filter.created_since.isoformat()
+        keep: Callable[[dict[str, Any]], bool] | None = None
+        selection = "...HookgateAction"
+        if filter.process_name is not None:
+            wanted = filter.process_name
+            selection += " request { number process { name } }"
+
+            def keep(item: dict[str, Any]) -> bool:
+                process = _as_dict(_as_dict(item.get("request")).get("process"))
+                return process.get("name") == wanted
+
+        page = await self._list("actions", pushed, selection, ACTION_FIELDS, keep, offset, limit)
+        items = tuple(a for a in (parse_action(self.name, item) for item in page.items) if a is not None)
+        return WorkflowPage(items=items, total=page.total, has_next=page.has_next)
+
+    async def _me(self) -> str:
+        """The user the gateway reads as: the impersonated user, else the GraphQL user, else WorkflowGen's viewer."""
+        if self.config.impersonate_username:
+            return self.config.impersonate_username
+        if self.config.graphql_username:
+            return self.config.graphql_username
+        viewer = _as_dict((await self._query("query HookgateViewer { viewer { userName } }")).get("viewer"))
+        user_name = _str(viewer.get("userName"))
+        if user_name is None:
+            raise UpstreamError(f"source '{self.name}' did not say who its GraphQL user is", **self._ctx())
+        return user_name
+
+    async def _list(
+        self,
+        field: str,
+        pushed: Mapping[str, Any],
+        selection: str,
+        fragments: str,
+        keep: Callable[[dict[str, Any]], bool] | None,
+        offset: int,
+        limit: int,
+    ) -> WorkflowPage:
+        """``limit`` raw items from ``offset`` on, over WorkflowGen's numbered pages of :data:`LIST_PAGE_SIZE`.
+
+        All filters pushed down (``keep`` None): only the pages that hold the window are read, and WorkflowGen's
+        ``totalCount`` is the total. With a filter of the gateway's own, every page is read (at most
+        :data:`MAX_LIST_PAGES`) so that the total is right.
+        """
+        size = LIST_PAGE_SIZE
+        filter_text = _literal(dict(pushed))
+        number = 1 if keep is not None else offset // size + 1
+        kept: list[dict[str, Any]] = []
+        skip = 0 if keep is not None else offset - (number - 1) * size
+        total = 0
+        while True:
+            arguments = f"page: {{number: {number}, size: {size}}}" + (f", filter: {filter_text}" if pushed else "")
+            document = (
+                f"query HookgateList {{ {field}({arguments}) {{ totalCount hasNextPage items {{ {selection} }} }} }}"
+                f"\n{fragments}"
+            )
+            answer = _as_dict((await self._query(document)).get(field))
+            items = [item for item in _items(answer) if isinstance(item, dict)]
+            more = answer.get("hasNextPage") is True
+            if keep is None:
+                total = _int(answer.get("totalCount")) or 0
+                kept += items[skip:]
+                skip = 0
+                if len(kept) >= limit or not more:
+                    window = kept[:limit]
+                    return WorkflowPage(items=tuple(window), total=total, has_next=offset + len(window) < total)
+            else:
+                kept += [item for item in items if keep(item)]
+                if not more or number >= MAX_LIST_PAGES:
+                    window = kept[offset : offset + limit]
+                    return WorkflowPage(items=tuple(window), total=len(kept), has_next=offset + len(window) < len(kept))
+            number += 1
 
     @staticmethod
     def _request_selection(alias: str, number: int) -> str:
@@ -623,8 +850,7 @@ class WorkflowGenAdapter(Adapter):
         try:
             data = await self._query("query HookgateProbe { viewer { userName } }")
         except HookgateError as exc:
-            reachable = not isinstance(exc, _UNREACHABLE)
-            return ProbeResult(reachable=reachable, authenticated=False, detail=str(exc))
+            return probe_failure(exc)
         viewer = data.get("viewer")
         who = _str(viewer.get("userName")) if isinstance(viewer, dict) else None
         detail = f"GraphQL reads as '{who}'" if who else "GraphQL reads work"
@@ -650,7 +876,3 @@ def _is_not_found(error: Mapping[str, Any]) -> bool:
         return code.upper() == "NOT_FOUND"
     message = str(error.get("message") or "").lower()
     return "not found" in message or "does not exist" in message
-
-
-#: Failures that mean no answer came back at all.
-_UNREACHABLE = (UpstreamUnavailable, UpstreamTimeout, CircuitOpen)
