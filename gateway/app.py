@@ -13,7 +13,7 @@ import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import httpx
 import orjson
@@ -21,6 +21,7 @@ from cross_web import HTTPException  # what Strawberry 0.341 raises for a refuse
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -30,7 +31,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.typevars import Context as _Ctx  # noqa: F401 - documents the type parameter below
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from gateway import ide, media
+from gateway import graphql_sse, ide, media
 from gateway.auth import KeyRing
 from gateway.config import Settings
 from gateway.context import ANONYMOUS, NOBODY, Context
@@ -52,7 +53,7 @@ READY_TIMEOUT_S = 2.5
 
 
 #: Strawberry's refusals, said the way this gateway says them.
-_HTTP_REASONS = {
+_HTTP_REASONS: Final = {
     "Batching is not enabled": "batched requests (a JSON array) are not accepted: send one operation per request",
 }
 
@@ -80,6 +81,8 @@ class HookgateGraphQL(GraphQLOverWebSocket):
             allow_queries_via_get=True,
             keep_alive=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # A browser page on another origin may open the WebSocket only if [cors] lists it (same list as HTTP).
+            allowed_origins=settings.cors.allow_origins,
             **kwargs,
         )
         #: The runtime the app's lifespan opened (read per request: the view is built before it starts).
@@ -91,8 +94,13 @@ class HookgateGraphQL(GraphQLOverWebSocket):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive=receive)
+        if graphql_sse.wants_event_stream(request.headers.get("accept")):
+            # GraphQL over Server-Sent Events (graphql-sse), at /graphql/stream or for a client that asks for it.
+            await (await graphql_sse.serve_event_stream(self, request))(scope, receive, send)
+            return
         try:
-            response = await self.run(Request(scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
             status, message = exc.status_code, _HTTP_REASONS.get(exc.reason, exc.reason)
             if exc.reason == "Unsupported content type":
@@ -344,6 +352,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql/stream", _event_stream(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/hooks/{source}", hooks, methods=["POST"]),
             Route("/healthz", healthz),
@@ -356,13 +365,38 @@ def create_app(
         # turns the exception into a 500 (RequestGate's own catch would then find the response already started).
         exception_handlers={_BodyTooLarge: _body_too_large(settings.limits.max_body_bytes)},
     )
-    return RequestGate(
+    gate = RequestGate(
         setup_tracing(RequestObserver(app)),
         keyring=keyring,
         max_body_bytes=settings.limits.max_body_bytes,
         ide_page=not settings.production,
         on_hook_too_large=lambda source: current().metrics.record_delivery(source, "too_large"),
     )
+    return _with_cors(gate, settings) if settings.cors.allow_origins else gate
+
+
+def _with_cors(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """Starlette's CORS middleware, outermost: it answers a preflight itself (a browser sends no key with one), and
+    adds the CORS headers to every answer for a listed origin, a 401 included (so the page can read why)."""
+    cors = settings.cors
+    return CORSMiddleware(
+        app,
+        allow_origins=list(cors.allow_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["authorization", "content-type", "accept", "idempotency-key", REQUEST_ID_HEADER],
+        allow_credentials=cors.allow_credentials,
+        expose_headers=[REQUEST_ID_HEADER],
+        max_age=cors.max_age_s,
+    )
+
+
+def _event_stream(view: HookgateGraphQL) -> Callable[[Request], Awaitable[Response]]:
+    """``/graphql/stream``: GraphQL over Server-Sent Events (gateway/graphql_sse.py), whatever ``Accept`` says."""
+
+    async def endpoint(request: Request) -> Response:
+        return await graphql_sse.serve_event_stream(view, request)
+
+    return endpoint
 
 
 def runtime_of(app: Any) -> Runtime:

@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -115,6 +116,57 @@ class ExecutionSettings(BaseModel):
     fast: bool = Field(True, description="the fast execution path; false runs stock graphql-core execution")
 
 
+class CorsSettings(BaseModel):
+    """The ``[cors]`` table: which browser origins may call the gateway (HTTP, Server-Sent Events) and open its
+    WebSocket. None by default: same-origin only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_origins: tuple[str, ...] = Field(
+        (), description='origins such as "https://app.example.com" (scheme, host and port; "*": any origin)'
+    )
+    allow_credentials: bool = Field(False, description="let browsers send cookies and read answers with them")
+    max_age_s: int = Field(600, ge=0, le=86_400, description="how long a browser may cache a preflight's answer")
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        normalized = []
+        for origin in origins:
+            if origin == "*":
+                normalized.append(origin)
+                continue
+            try:
+                parts = urlsplit(origin)
+                port = parts.port
+            except ValueError:
+                port, parts = None, None
+            if (
+                parts is None
+                or parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], such as https://app.example.com"
+                )
+            default = {"http": 80, "https": 443}[parts.scheme]
+            host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+            normalized.append(f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else ""))
+        return tuple(normalized)
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> CorsSettings:
+        if self.allow_credentials and "*" in self.allow_origins:
+            raise ValueError(
+                'allow_credentials = true needs the origins listed: "*" would let any site act as the user'
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Everything the gateway is told. ``sources`` empty means: run the sandbox and one source of each kind."""
 
@@ -135,6 +187,7 @@ class Settings(BaseSettings):
     cache: Cache = Field(default_factory=Cache)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
 
     @field_validator("sources")
     @classmethod

@@ -586,7 +586,8 @@ class RequestShape(SchemaExtension):
 
     - a document with several operations and no ``operationName`` (running the first would run what the client may
       not have meant: a ``deleteWebhook`` declared first, say);
-    - a subscription sent over HTTP: subscriptions are served over the WebSocket (graphql-transport-ws) only.
+    - a subscription sent over plain HTTP: subscriptions are served over the WebSocket (graphql-transport-ws) and
+      Server-Sent Events (graphql-sse) only.
 
     Both are request errors (``BAD_USER_INPUT`` naming ``operationName`` or ``query``): no ``data``, and ``400`` for
     a client that asked for ``application/graphql-response+json``.
@@ -609,8 +610,8 @@ class RequestShape(SchemaExtension):
             elif ec.operation_type is OperationType.SUBSCRIPTION and _over_http(ec.context):
                 ec.pre_execution_errors = [
                     GraphQLError(
-                        "subscriptions are served over the WebSocket at this path (graphql-transport-ws), "
-                        "not over HTTP",
+                        "subscriptions are served over the WebSocket at this path (graphql-transport-ws) or over "
+                        "Server-Sent Events at /graphql/stream (graphql-sse), not over plain HTTP",
                         extensions={"code": "BAD_USER_INPUT", "field": "query"},
                     )
                 ]
@@ -618,8 +619,11 @@ class RequestShape(SchemaExtension):
 
 
 def _over_http(context: Any) -> bool:
+    """A plain HTTP request: not a WebSocket, and not Server-Sent Events (gateway/graphql_sse.py), which stream."""
     request = getattr(context, "request", None)
-    return request is not None and request.scope.get("type") == "http"
+    if request is None or request.scope.get("type") != "http":
+        return False
+    return bool(request.scope.get("state", {}).get("transport") != "sse")
 
 
 def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:

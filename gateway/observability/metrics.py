@@ -33,6 +33,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import structlog
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -55,6 +56,8 @@ MAX_LABEL_LENGTH = 64
 _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LABEL_SAFE = re.compile(r"[^a-z0-9_]+")
 _CODE = re.compile(r"[A-Z_]{1,32}")
+#: The line each failed operation writes (GraphQLMetrics): its error codes, sources and request id.
+_failures = structlog.stdlib.get_logger("hookgate.request")
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 #: (source, provider, breaker state) for each source of a runtime, read when ``/metrics`` is scraped.
@@ -286,15 +289,35 @@ class GraphQLMetrics(SchemaExtension):
         name = _operation_name(context)
         elapsed = time.perf_counter() - started
         metrics.record_operation(operation_type, name, outcome, None if operation_type == "subscription" else elapsed)
+        fields: dict[str, Any] = {
+            "operation_type": operation_type,
+            "operation_name": metrics.operation_label(name),
+            "outcome": outcome,
+        }
         if outcome != "ok":
             metrics.record_errors(context.result, partial_errors)
+            codes, sources = error_summary(context.result, partial_errors)
+            fields.update(error_codes=codes, error_sources=sources)
+            # One line per failed operation, whatever its transport (a WebSocket's access line comes only at its
+            # close): what failed and where, and the request id the client got back.
+            _failures.warning("operation failed", request_id=getattr(context.context, "request_id", None), **fields)
         scope = getattr(getattr(context.context, "request", None), "scope", None)
         if isinstance(scope, dict) and isinstance(scope.get("state"), dict):
-            scope["state"]["graphql"] = {
-                "operation_type": operation_type,
-                "operation_name": metrics.operation_label(name),
-                "outcome": outcome,
-            }
+            scope["state"]["graphql"] = fields
+
+
+def error_summary(result: Any, partial_errors: list[Any] | None) -> tuple[list[str], list[str]]:
+    """The distinct error codes and sources of a response's errors (its own and the partial ones), sorted."""
+    codes: set[str] = set()
+    sources: set[str] = set()
+    for error in [*(getattr(result, "errors", None) or []), *(partial_errors or [])]:
+        extensions = getattr(error, "extensions", None) or {}
+        code = str(extensions.get("code") or "INTERNAL")
+        codes.add(code if _CODE.fullmatch(code) else "OTHER")
+        source = extensions.get("source")
+        if isinstance(source, str):
+            sources.add(source[:64])
+    return sorted(codes), sorted(sources)
 
 
 def _operation_type(context: Any) -> str:
