@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -33,6 +34,55 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Hookgate: on
 ConfigOption = Annotated[
     str | None, typer.Option("--config", "-c", help="TOML configuration file (default: $HOOKGATE_CONFIG).")
 ]
+
+
+#: What ``--log-level`` (``HOOKGATE_LOG_LEVEL``) accepts, and ``--log-format`` (``HOOKGATE_LOG_FORMAT``).
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("json", "console", "auto")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"hookgate {version('hookgate')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Hookgate: one GraphQL API over webhook backends."""
+
+
+def _fail(message: str) -> NoReturn:
+    """A user's mistake: one line on stderr, exit code 2."""
+    typer.echo(f"hookgate: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _one_of(option: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is not None and value.lower() not in allowed:
+        _fail(f"{option} must be one of {', '.join(allowed)} (not {value!r})")
+    return None if value is None else value.lower()
+
+
+def _check_port(host: str, port: int, what: str) -> None:
+    """Fail with one line if ``host:port`` cannot be listened on (in use, or not an address of this machine).
+
+    Bound and released at once: the server binds it again right after, as uvicorn does (with SO_REUSEADDR, so a
+    port in TIME_WAIT is no obstacle)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        _fail(f"cannot listen on {host}:{port} for {what}: {reason.lower()}")
 
 
 def _load(config: str | None) -> Settings:
@@ -66,7 +116,10 @@ def serve(
     from gateway.server import ServerConfig
     from gateway.server import serve as serve_gateway
 
+    log_format = _one_of("--log-format", log_format, LOG_FORMATS)
+    log_level = _one_of("--log-level", log_level, LOG_LEVELS)
     settings = _load(config)
+    _check_port(host if settings.api_keys else _loopback(host), port, "the gateway")
     if config:
         os.environ["HOOKGATE_CONFIG"] = config
     # Through the environment, so that worker processes (which build the app themselves) log the same way.
@@ -79,6 +132,7 @@ def serve(
         from sandbox.app import create_sandbox_app
         from sandbox.server import ThreadedServer
 
+        _check_port("127.0.0.1", sandbox_port, "the sandbox (--sandbox-port)")
         try:
             sandbox = ThreadedServer(create_sandbox_app(), port=sandbox_port).start()
         except (RuntimeError, OSError) as exc:
@@ -87,7 +141,7 @@ def serve(
         os.environ[SANDBOX_URL_ENV] = sandbox.url
         settings = with_sandbox_sources(settings, sandbox.url)
         typer.echo(f"No sources configured: serving the sandbox at {sandbox.url} (one source of each kind).")
-    if not settings.api_keys and host not in ("127.0.0.1", "localhost", "::1"):
+    if not settings.api_keys and host != _loopback(host):
         typer.echo("hookgate: no API keys configured, so the gateway listens on 127.0.0.1 only.", err=True)
         host = "127.0.0.1"
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql" if not settings.production else f"Serving on {host}:{port}")
@@ -133,6 +187,7 @@ def sandbox_command(
 
     from sandbox.app import create_sandbox_app
 
+    _check_port(host, port, "the sandbox")
     typer.echo(f"Sandbox: http://{host}:{port} (control: /_control/faults, /_control/calls)")
     uvicorn.run(create_sandbox_app(), host=host, port=port, log_level="info", access_log=False)
 
@@ -176,7 +231,7 @@ async def _check(settings: Settings) -> bool:
                 adapter.kind,
                 "ok" if ok else "FAIL",
                 "yes" if result.reachable else "no",
-                "yes" if result.authenticated else "no",
+                "not found at this path" if result.not_found else "yes" if result.authenticated else "no",
                 caps,
                 result.detail,
             )
@@ -186,6 +241,11 @@ async def _check(settings: Settings) -> bool:
     for row in [header, *rows]:
         typer.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return failed
+
+
+def _loopback(host: str) -> str:
+    """``host`` if it is a loopback name, else 127.0.0.1 (where ``serve`` listens with no API key configured)."""
+    return host if host in ("127.0.0.1", "localhost", "::1") else "127.0.0.1"
 
 
 def configure_logging_from_env() -> None:

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 import httpx
 
 from gateway.domain.records import Capability, CircuitState, ProbeResult
-from gateway.errors import CircuitOpen, HookgateError, UpstreamTimeout, UpstreamUnavailable
-from gateway.providers.http import UpstreamClient
+from gateway.errors import CircuitOpen, HookgateError, NotFound, UpstreamTimeout, UpstreamUnavailable
+from gateway.providers.http import UpstreamClient, UpstreamObserver
 from gateway.providers.source import SourceBase
 
 
@@ -31,10 +31,19 @@ class Adapter:
 
     @classmethod
     def create(
-        cls, name: str, config: Any, *, transport: httpx.AsyncBaseTransport | None = None, **extras: Any
+        cls,
+        name: str,
+        config: Any,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: UpstreamObserver | None = None,
+        on_write: Callable[[str], None] | None = None,
+        **extras: Any,
     ) -> Adapter:
         """Build the adapter and its upstream client from the kind's config model. ``transport`` replaces the
-        network (tests); ``extras`` are collaborators some kinds take (Auco's ``lock``) and others ignore."""
+        network (tests); ``observer`` and ``on_write`` go to the client as they are (the runtime's metrics, and its
+        cache invalidation after a write); ``extras`` are collaborators some kinds take (Auco's ``lock``) and others
+        ignore."""
         raise NotImplementedError
 
     @property
@@ -60,10 +69,8 @@ class Adapter:
         """
         try:
             await read()
-        except (UpstreamTimeout, UpstreamUnavailable, CircuitOpen) as exc:
-            return ProbeResult(reachable=False, authenticated=False, detail=exc.message)
         except HookgateError as exc:
-            return ProbeResult(reachable=True, authenticated=False, detail=exc.message)
+            return probe_failure(exc)
         return ProbeResult(reachable=True, authenticated=True, detail="ok")
 
     async def aclose(self) -> None:
@@ -71,3 +78,17 @@ class Adapter:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def probe_failure(exc: HookgateError) -> ProbeResult:
+    """What a probe's failed call says: unreachable (no answer), not found (a 404: the host answers, the configured
+    path is wrong), or reachable but not authenticated. ``detail`` is the error's own message (no secret, no URL)."""
+    if isinstance(exc, NotFound) or exc.details.get("status") == 404:
+        return ProbeResult(
+            reachable=True,
+            authenticated=False,
+            not_found=True,
+            detail=f"not found at this path: check base_url ({exc.message})",
+        )
+    unreachable = isinstance(exc, UpstreamTimeout | UpstreamUnavailable | CircuitOpen)
+    return ProbeResult(reachable=not unreachable, authenticated=False, detail=exc.message)
