@@ -32,6 +32,7 @@ from starlette.routing import Route
 from gateway.providers.dixa.catalogue import EVENTS as DIXA_EVENTS
 from gateway.providers.dixa.catalogue import event_group as dixa_group
 from gateway.providers.workflowgen.adapter import ACTION_FIELDS, REQUEST_FIELDS
+from resolvers.common import natural_key
 
 UIPATH_AUTH = {"Authorization": "Bearer sandbox-uipath-token"}
 DIXA_AUTH = {"Authorization": "sandbox-dixa-key"}
@@ -46,6 +47,8 @@ AUCO_EVENTS = [
 ]
 DIXA_TYPES = {name: {"name": name, "group": dixa_group(name)} for name in DIXA_EVENTS}
 CATALOGUE_TTL_S = 300.0
+#: ``webhooks(first: 200)``: the first 200 in the gateway's order (sources as configured, then by id).
+FIRST = 200
 
 
 def global_id(type_name: str, source: str, native: str | int) -> str:
@@ -64,14 +67,14 @@ class Upstreams:
         self.http = httpx.AsyncClient(
             base_url=sandbox_url, transport=AiohttpTransport(limits=limits), timeout=httpx.Timeout(10.0)
         )
-        self._catalogue: tuple[float, dict[str, dict[str, str]]] | None = None
+        self._catalogue: tuple[float, Catalogue] | None = None
 
     async def json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = await self.http.request(method, url, **kwargs)
         response.raise_for_status()
         return orjson.loads(response.content)
 
-    async def uipath_catalogue(self) -> dict[str, dict[str, str]]:
+    async def uipath_catalogue(self) -> Catalogue:
         if self._catalogue is None or time.monotonic() - self._catalogue[0] > CATALOGUE_TTL_S:
             body = await self.json(
                 "GET",
@@ -79,7 +82,7 @@ class Upstreams:
                 headers=UIPATH_AUTH,
             )
             by_name = {t["Name"]: {"name": t["Name"], "group": t["Group"]} for t in body["value"]}
-            self._catalogue = (time.monotonic(), by_name)
+            self._catalogue = (time.monotonic(), Catalogue(by_name))
         return self._catalogue[1]
 
     async def uipath_webhooks(self, query: str = "") -> list[dict[str, Any]]:
@@ -114,16 +117,40 @@ class Upstreams:
         return body["data"]["k0"]
 
 
-def _uipath_node(dto: dict[str, Any], catalogue: dict[str, dict[str, str]] | None) -> dict[str, Any]:
+class Catalogue:
+    """UiPath's event types by name, in catalogue order, and each name's position: the gateway answers a webhook's
+    event types in catalogue order, and every type to a webhook that subscribes to all events."""
+
+    def __init__(self, by_name: dict[str, dict[str, str]]) -> None:
+        self.types = list(by_name.values())
+        self.index = {name: position for position, name in enumerate(by_name)}
+
+    def pick(self, dto: dict[str, Any], events: list[str]) -> list[dict[str, str]]:
+        if dto.get("SubscribeToAllEvents"):
+            return self.types
+        index, types = self.index, self.types
+        return [types[i] for i in sorted(index[e] for e in events if e in index)]
+
+
+#: Auco's ``default`` webhook receives every notification (no events of its own); every other one lists the
+#: whole catalogue, as the gateway answers them.
+AUCO_NAMES = [t["name"] for t in AUCO_EVENTS]
+
+
+def _uipath_node(dto: dict[str, Any], catalogue: Catalogue | None, statuses_field: bool = True) -> dict[str, Any]:
     events = [e["EventType"] for e in dto.get("Events") or ()]
     node: dict[str, Any] = {"id": global_id("Webhook", "uipath", dto["Id"]), "url": dto["Url"], "events": events}
     if catalogue is not None:
-        node["eventTypes"] = [catalogue[e] for e in events if e in catalogue]
-        node["deliveryStatuses"] = None
+        node["eventTypes"] = catalogue.pick(dto, events)
+        if statuses_field:
+            node["deliveryStatuses"] = None
     return node
 
 
-async def dashboard(up: Upstreams, *, statuses: bool = True) -> dict[str, Any]:
+async def dashboard(up: Upstreams, *, statuses: bool = True, statuses_field: bool = True) -> dict[str, Any]:
+    """The dashboard's answer; ``statuses``: Dixa's delivery statuses fetched, ``statuses_field``: the field in the
+    answer at all (``dashboard_large`` does not select it)."""
+
     async def dixa() -> list[tuple[dict[str, Any], list[dict[str, Any]] | None]]:
         subscriptions = await up.dixa_webhooks()
         if not statuses:
@@ -134,16 +161,18 @@ async def dashboard(up: Upstreams, *, statuses: bool = True) -> dict[str, Any]:
     catalogue, uipath, dixa_hooks, auco = await asyncio.gather(
         up.uipath_catalogue(), up.uipath_webhooks(), dixa(), up.auco_webhooks()
     )
-    nodes = [_uipath_node(dto, catalogue) for dto in sorted(uipath, key=lambda d: int(d["Id"]))]
-    for sub, found in dixa_hooks:
+    nodes = [_uipath_node(dto, catalogue, statuses_field) for dto in sorted(uipath, key=lambda d: int(d["Id"]))]
+    for sub, found in sorted(dixa_hooks, key=lambda pair: natural_key(pair[0]["id"])):
         events = list(sub.get("subscribedEvents") or ())
-        nodes.append(
-            {
-                "id": global_id("Webhook", "dixa", sub["id"]),
-                "url": sub["url"],
-                "events": events,
-                "eventTypes": [DIXA_TYPES[e] for e in DIXA_EVENTS if e in events],
-                "deliveryStatuses": None
+        node = {
+            "id": global_id("Webhook", "dixa", sub["id"]),
+            "url": sub["url"],
+            "events": events,
+            "eventTypes": [DIXA_TYPES[e] for e in DIXA_EVENTS if e in events],
+        }
+        if statuses_field:
+            node["deliveryStatuses"] = (
+                None
                 if found is None
                 else [
                     {
@@ -153,20 +182,20 @@ async def dashboard(up: Upstreams, *, statuses: bool = True) -> dict[str, Any]:
                         else None,
                     }
                     for s in found
-                ],
-            }
-        )
-    for hook in auco:
-        nodes.append(
-            {
-                "id": global_id("Webhook", "auco", hook["id"]),
-                "url": hook.get("url", ""),
-                "events": [],
-                "eventTypes": AUCO_EVENTS,
-                "deliveryStatuses": None,
-            }
-        )
-    return {"data": {"webhooks": {"nodes": nodes}}}
+                ]
+            )
+        nodes.append(node)
+    for hook in sorted(auco, key=lambda h: natural_key(h["id"])):
+        node = {
+            "id": global_id("Webhook", "auco", hook["id"]),
+            "url": hook.get("url", ""),
+            "events": [] if hook["id"] == "default" else AUCO_NAMES,
+            "eventTypes": AUCO_EVENTS,
+        }
+        if statuses_field:
+            node["deliveryStatuses"] = None
+        nodes.append(node)
+    return {"data": {"webhooks": {"nodes": nodes[:FIRST]}}}
 
 
 def build_app(sandbox_url: str) -> Starlette:
@@ -179,6 +208,9 @@ def build_app(sandbox_url: str) -> Starlette:
 
     async def dashboard_route(request: Request) -> Response:
         return json_response(await dashboard(up))
+
+    async def dashboard_large_route(request: Request) -> Response:
+        return json_response(await dashboard(up, statuses=False, statuses_field=False))
 
     async def nodes_route(request: Request) -> Response:
         ids = orjson.loads(await request.body())["ids"]
@@ -233,6 +265,7 @@ def build_app(sandbox_url: str) -> Starlette:
     return Starlette(
         routes=[
             Route("/dashboard", dashboard_route, methods=["POST"]),
+            Route("/dashboard-large", dashboard_large_route, methods=["POST"]),
             Route("/nodes", nodes_route, methods=["POST"]),
             Route("/create-request", create_request_route, methods=["POST"]),
             Route("/all-sources", all_sources_route, methods=["POST"]),

@@ -12,7 +12,9 @@
 3. drives them with ``wrk`` pinned to CPU 0 (the sandbox shares CPU 0), one target at a time, interleaving targets
    within each round: scenarios ``dashboard`` (webhooks of all sources with event types and Dixa delivery statuses),
    ``nodes50`` (``nodes`` over 50 UiPath ids), ``create_request`` (a WorkflowGen ``createRequest`` mutation) and
-   ``all_sources`` (one query across every source with a read API);
+   ``all_sources`` (one query across every source with a read API); then the data set is topped up to 50 Dixa
+   subscriptions and 50 Auco webhooks and ``dashboard_large`` is measured the same way (webhooks with their event
+   types only: a large joined answer, 4 backend calls cold, 3 warm) and with 20 ms backends;
 4. measures latency with 20 ms backends (gateway against the direct backend call), fan-out with 50 ms backends
    (the all-sources query against the slowest single source), backend calls per scenario (``/_control/calls``),
    peak RSS, and the in-process execution cost per completed field (``bench/inprocess.py``);
@@ -43,7 +45,7 @@ from typing import Any
 
 import httpx
 
-from bench.seed import SeedSize, seed, uipath_ids
+from bench.seed import LARGE, SeedSize, seed, uipath_ids
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -77,6 +79,12 @@ HIVE_DASHBOARD = (
     "{ uipathWebhooks { value { Id Url Events { EventType } } } uipathEventTypes { value { Name Group } } "
     "dixaWebhooks { data { id url subscribedEvents deliveryStatus { data { event deliveryStatus { success } } } } } "
     "aucoCompany { webhooks { id url } } }"
+)
+#: ``dashboard_large``: every webhook joined to its event types, nothing else (bench.seed.LARGE).
+DASHBOARD_LARGE = "{ webhooks(first: 200) { nodes { id url events eventTypes { name group } } } }"
+HIVE_DASHBOARD_LARGE = (
+    "{ uipathWebhooks { value { Id Url Events { EventType } } } uipathEventTypes { value { Name Group } } "
+    "dixaWebhooks { data { id url subscribedEvents } } aucoCompany { webhooks { id url } } }"
 )
 HIVE_NODES = "query($f: String) { uipathWebhooks(_DOLLAR_filter: $f) { value { Id Url Events { EventType } } } }"
 HIVE_CREATE = (
@@ -329,6 +337,16 @@ class Bench:
             }
         return out
 
+    def large_calls(self) -> dict[str, Call]:
+        json_header = (("Content-Type", "application/json"),)
+        out = {
+            "gateway": graphql_call(self.procs["gateway"].url + "/graphql", DASHBOARD_LARGE),
+            "passthrough": Call("POST", self.procs["passthrough"].url + "/dashboard-large", b"{}", json_header),
+        }
+        if self.hive:
+            out["hive_gateway"] = graphql_call(self.procs["hive_gateway"].url + "/graphql", HIVE_DASHBOARD_LARGE)
+        return out
+
     def check(self, target: str, scenario: str, call: Call) -> dict[str, Any]:
         """One request (after a warm one): it must succeed; returns its size and the backend calls it made."""
         call.send()
@@ -490,6 +508,7 @@ def run(bench: Bench) -> dict[str, Any]:
         bench.latency(0)
         slowest = max(fanout[name]["p50_us"] for name in direct)
 
+        large = measure_large(bench, lat_duration)
         inprocess = measure_inprocess(bench.quick)
         rss = {t: peak_rss_mb(bench.procs[t].pid) for t in targets}
     finally:
@@ -535,6 +554,7 @@ def run(bench: Bench) -> dict[str, Any]:
         "fanout_at_50ms": fanout,
         "rss_mb_per_target": rss,
         "execution_in_process": inprocess,
+        "dashboard_large": large,
         "config": {
             "quick": bench.quick,
             "duration_s": bench.duration_s,
@@ -550,6 +570,65 @@ def run(bench: Bench) -> dict[str, Any]:
         "notes": bench.notes,
     }
     return results
+
+
+def measure_large(bench: Bench, lat_duration: float) -> dict[str, Any]:
+    """``dashboard_large``: the data set topped up to :data:`bench.seed.LARGE`, then throughput (interleaved rounds,
+    CPU per request), backend calls and latency with 20 ms backends, on every target but the cached gateway."""
+    assert bench.sandbox is not None
+    bench.latency(0)
+    seed(bench.sandbox.url, LARGE)
+    calls = bench.large_calls()
+    checks = {t: bench.check(t, "dashboard_large", call) for t, call in calls.items()}
+    runs: dict[str, list[dict[str, Any]]] = {t: [] for t in calls}
+    for round_no in range(bench.rounds):
+        for target in calls if round_no % 2 == 0 else list(reversed(list(calls))):
+            call = calls[target]
+            if bench.quick:
+                warm_up(call, 10)
+            else:
+                wrk(call, duration_s=1.0, connections=bench.connections, tag=f"{target}-large-warm")
+            pid = bench.procs[target].pid
+            cpu0, t0 = cpu_seconds(pid), time.monotonic()
+            stats = wrk(call, duration_s=bench.duration_s, connections=bench.connections, tag=f"{target}-large")
+            used = cpu_seconds(pid) - cpu0
+            stats["cpu_target"] = round(used / (time.monotonic() - t0), 2)
+            stats["cpu_ms_per_request"] = round(used * 1000 / max(stats["requests"], 1), 3)
+            runs[target].append(stats)
+            print(f"round {round_no + 1} dashboard_large {target:15s} {stats['rps']:8.1f} req/s", flush=True)
+    rps = {t: median([r["rps"] for r in runs[t]]) for t in calls}
+    cpu = {t: round(statistics.median([r["cpu_ms_per_request"] for r in runs[t]]), 3) for t in calls}
+    bench.latency(20)
+    latency: dict[str, dict[str, float]] = {}
+    lat_rounds: dict[str, list[dict[str, Any]]] = {t: [] for t in ("gateway", "passthrough")}
+    for target in lat_rounds:
+        warm_up(calls[target], 20)
+    for round_no in range(bench.rounds):
+        for target in lat_rounds:
+            lat_rounds[target].append(
+                wrk(calls[target], duration_s=lat_duration, connections=1, tag=f"lat-large-{target}-{round_no}")
+            )
+    for target, rounds in lat_rounds.items():
+        latency[target] = {key: statistics.median([r[key] for r in rounds]) for key in ("p50_us", "p99_us")}
+    bench.latency(0)
+    return {
+        "rps": rps,
+        "cpu_ms_per_request": cpu,
+        "throughput_ratio_vs_passthrough": ratio(rps["gateway"], rps["passthrough"]),
+        "throughput_ratio_vs_hive_gateway": ratio(rps["gateway"], rps.get("hive_gateway")),
+        "cpu_ratio_vs_passthrough": ratio(cpu["passthrough"], cpu["gateway"]),
+        "cpu_ratio_vs_hive_gateway": ratio(cpu.get("hive_gateway"), cpu["gateway"]),
+        "latency_at_20ms": latency,
+        "latency_p50_ratio_at_20ms_vs_passthrough": ratio(
+            latency["gateway"]["p50_us"], latency["passthrough"]["p50_us"]
+        ),
+        "latency_p99_ratio_at_20ms_vs_passthrough": ratio(
+            latency["gateway"]["p99_us"], latency["passthrough"]["p99_us"]
+        ),
+        "checks": checks,
+        "runs": runs,
+        "seed": {"uipath_webhooks": LARGE.uipath, "dixa_subscriptions": LARGE.dixa, "auco_webhooks": LARGE.auco},
+    }
 
 
 def measure_inprocess(quick: bool) -> dict[str, Any]:

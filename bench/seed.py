@@ -34,8 +34,15 @@ class SeedSize:
     auco: int = 4
 
 
+#: The ``dashboard_large`` data set: 150 UiPath webhooks (the seed's subscribe-to-all one included), 50 Dixa
+#: subscriptions and 50 Auco webhooks (each expanded to Auco's whole catalogue).
+LARGE = SeedSize(uipath=150, dixa=50, auco=50)
+
+
 def seed(sandbox_url: str, size: SeedSize = SeedSize(), *, rng_seed: int = 150) -> dict[str, list[str]]:
-    """Fill the sandbox at ``sandbox_url`` (just reset) and return the provider ids created, per source."""
+    """Fill the sandbox at ``sandbox_url`` up to ``size`` and return the provider ids created, per source.
+
+    Webhooks already there count towards the size, so seeding a larger size later tops the data set up."""
     rng = random.Random(rng_seed)
     names = [name for name, _ in UIPATH_EVENT_TYPES]
     created: dict[str, list[str]] = {"uipath": [], "dixa": [], "auco": []}
@@ -57,7 +64,10 @@ def seed(sandbox_url: str, size: SeedSize = SeedSize(), *, rng_seed: int = 150) 
                 "/uipath/odata/Webhooks", json=body, headers={"Authorization": f"Bearer {UIPATH_TOKEN}"}
             )
             created["uipath"].append(str(response.raise_for_status().json()["Id"]))
-        for index in range(max(0, size.dixa - 1)):
+        dixa_have = len(
+            client.get("/dixa/v1/webhooks", headers={"Authorization": DIXA_KEY}).raise_for_status().json()["data"]
+        )
+        for index in range(dixa_have - 1, size.dixa - 1):  # named after the seed's one subscription, as before
             body_dixa = {
                 "name": f"Bench subscription {index}",
                 "url": f"https://hooks.example.com/dixa/{index}",
@@ -69,13 +79,18 @@ def seed(sandbox_url: str, size: SeedSize = SeedSize(), *, rng_seed: int = 150) 
             created["dixa"].append(str(response.raise_for_status().json()["data"]["id"]))
         company = client.get("/auco/v1.5/ext/company", headers={"Authorization": AUCO_PRIVATE_KEY}).raise_for_status()
         hooks = list(company.json()["webhooks"])
-        for index in range(max(0, size.auco - len(hooks))):
+        taken = {hook.get("id") for hook in hooks}
+        index = 0
+        while len(hooks) < size.auco:
             hook_id = f"bench-{index}"
+            index += 1
+            if hook_id in taken:  # seeded before: a larger size tops the list up
+                continue
             hooks.append(
                 {
                     "id": hook_id,
-                    "description": f"Bench webhook {index}",
-                    "url": f"https://hooks.example.com/auco/{index}",
+                    "description": f"Bench webhook {index - 1}",
+                    "url": f"https://hooks.example.com/auco/{index - 1}",
                 }
             )
             created["auco"].append(hook_id)
