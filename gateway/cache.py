@@ -4,56 +4,58 @@ A hit answers a query without executing it. Entries are keyed by the operation's
 variables and the principal (two API keys never share an answer), and live ``[cache] ttl_s`` seconds (default 2).
 Only complete answers are kept: an answer with an error, or with a failing source's partial error, is not.
 
-Each entry remembers which sources its execution read (every upstream call and every event catalogue read notes its
-source in a context variable, :func:`note_read`), so that :meth:`ResponseCache.invalidate_source` drops exactly the
-answers that depended on that source. ``Runtime.invalidate_source(name)`` calls it, and is called:
+Each entry remembers which sources its execution read, so that :meth:`ResponseCache.invalidate_source` drops exactly
+the answers that depended on that source. Every request's context holds one :class:`Reads`: the request's loaders
+(``gateway/loaders.py``) note in it each source they read from, the event catalogue path included; nothing below the
+loaders (no provider, no HTTP client) knows of requests. ``Runtime.invalidate_source(name)`` drops the answers, and is
+called:
 
-- after every write the gateway sends to a source (``UpstreamClient.on_write``, wired by the app), and
+- after every write the gateway sends to a source (``UpstreamClient.on_write``, given to each client by the runtime),
+  and
 - by the inbound events path when a source delivers an event (``runtime.invalidate_source(source)``).
 
 A read that was running while its source was invalidated is not stored (it may have seen the state before the
 write), so a write is never followed by an older answer from the cache.
 
 The cache lives in one process: with several workers or replicas each has its own, which the short TTL bounds.
-Answers that read the event log (``inboundEvents``) are never kept (:func:`note_uncacheable`).
+Answers that read the event log (``inboundEvents``) are never kept (:meth:`Reads.uncacheable`). The Strawberry
+extension that serves and fills the cache is ``gateway.extensions.ResponseCaching``.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult as GraphQLExecutionResult
-from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
-
-#: The sources the running request has read from; None outside a request that the cache may keep.
-_READS: ContextVar[set[str] | None] = ContextVar("hookgate_response_cache_reads", default=None)
 
 CacheKey = tuple[str, str, str | None, bytes]
 
 
-def note_read(source: str) -> None:
-    """Record that the running request read ``source`` (a no-op unless the response cache is watching)."""
-    reads = _READS.get()
-    if reads is not None:
-        reads.add(source)
+class Reads:
+    """What one request read: the sources its answer depends on, and whether the answer may be kept at all.
 
+    One per request, in its context (``ctx.reads``), explicit rather than ambient: the request's loaders note each
+    source they read from, and a resolver whose answer must never be kept says so.
+    """
 
-#: Noted instead of a source by a read whose answer must never be kept (no source name starts with a NUL).
-_UNCACHEABLE = "\x00uncacheable"
+    __slots__ = ("keepable", "sources")
 
+    def __init__(self) -> None:
+        self.sources: set[str] = set()
+        self.keepable = True
 
-def note_uncacheable() -> None:
-    """Say that the running request's answer must not be kept: ``inboundEvents`` reads the event log, which grows with
-    every delivery to any replica, so a kept page would hide new events (invalidation on append reaches only this
-    process)."""
-    note_read(_UNCACHEABLE)
+    def note(self, source: str) -> None:
+        """The answer depends on ``source``."""
+        self.sources.add(source)
+
+    def uncacheable(self) -> None:
+        """The answer must not be kept: ``inboundEvents`` reads the event log, which grows with every delivery to any
+        replica, so a kept page would hide new events (invalidation on append reaches only this process)."""
+        self.keepable = False
 
 
 @dataclass(slots=True)
@@ -136,49 +138,3 @@ class ResponseCache:
                 keys.discard(key)
                 if not keys:
                     del self._by_source[source]
-
-
-class ResponseCaching(SchemaExtension):
-    """Serves read queries from ``runtime.response_cache``; in the schema only when the cache is enabled."""
-
-    def on_execute(self) -> Iterator[None]:
-        ec = self.execution_context
-        context = ec.context
-        runtime = getattr(context, "runtime", None)
-        cache: ResponseCache | None = getattr(runtime, "response_cache", None)
-        principal = getattr(context, "principal", None)
-        if (
-            cache is None
-            or principal is None
-            or ec.result is not None  # refused before execution (ScopeGuard)
-            or ec.operation_type is not OperationType.QUERY
-            or not ec.query
-        ):
-            yield
-            return
-        try:
-            key = cache.key(principal.name, ec.query, ec.operation_name, ec.variables)
-        except TypeError:
-            yield
-            return
-        data = cache.get(key)
-        if data is not None:
-            ec.result = GraphQLExecutionResult(data=data, errors=None)
-            yield
-            return
-        since = cache.epoch
-        reads: set[str] = set()
-        token = _READS.set(reads)
-        try:
-            yield
-        finally:
-            _READS.reset(token)
-        result = ec.result
-        if (
-            isinstance(result, GraphQLExecutionResult)
-            and not result.errors
-            and result.data is not None
-            and not getattr(context, "partial_errors", None)
-            and _UNCACHEABLE not in reads
-        ):
-            cache.put(key, result.data, frozenset(reads), since_epoch=since)

@@ -1,8 +1,9 @@
 """The typed per-request context every resolver receives as ``info.context``.
 
 It carries who is asking (``principal``), the request's own loaders (built here, per request, inside the running
-loop), the long-lived runtime, and the *partial errors*: failures of one source that null or shorten only that
-source's part of the answer. The error extension adds those to the response's ``errors`` with their ``path``.
+loop) and what they read (``reads``, for the response cache), the long-lived runtime, and the *partial errors*:
+failures of one source that null or shorten only that source's part of the answer. The error extension adds those to
+the response's ``errors`` with their ``path``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import strawberry
 from graphql import GraphQLError
 
+from gateway.cache import Reads
 from gateway.errors import HookgateError, InternalError
 from gateway.loaders import Loaders
 
@@ -59,12 +61,14 @@ class Context:
     ws_operation: OperationSlot | None = None
     #: In a live group's own execution (gateway/graphql_ws/hub.py): the events the ``events`` resolver yields.
     live_feed: LiveGroup | None = None
+    #: The sources this request read (noted by its loaders) and whether its answer may be kept (gateway/cache.py).
+    reads: Reads = field(default_factory=Reads)
     loaders: Loaders = field(init=False)
     partial_errors: list[GraphQLError] = field(default_factory=list)
     _partial_seen: set[tuple[Any, ...]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.runtime)
+        self.loaders = Loaders(self.runtime, self.reads)
 
     def add_partial(self, exc: Exception, path: list[str | int] | None) -> None:
         """Report ``exc`` for the part of the answer at ``path``; the rest of the answer stands.

@@ -6,6 +6,8 @@
   also drops graphql-core's "Did you mean ...?" suggestions, which would spell out the schema that introspection
   no longer shows.
 - :class:`ScopeGuard` refuses an operation whose type the principal's scopes do not cover, before execution.
+- :class:`ResponseCaching` serves read queries from the runtime's response cache (``gateway/cache.py``) and keeps
+  complete answers with the sources the request's loaders noted; in the schema only when ``[cache] enabled``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 from graphql import ArgumentNode, GraphQLError, Node, ObjectFieldNode, VariableDefinitionNode, VariableNode
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -21,11 +23,12 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult, StreamExecutionResult
 from strawberry.types.graphql import OperationType
 
+from gateway.cache import Reads, ResponseCache
 from gateway.errors import HookgateError
 
 log = logging.getLogger("hookgate.errors")
 
-REQUIRED_SCOPE = {
+REQUIRED_SCOPE: Final = {
     OperationType.QUERY: "read",
     OperationType.SUBSCRIPTION: "read",
     OperationType.MUTATION: "write",
@@ -192,3 +195,52 @@ class ScopeGuard(SchemaExtension):
         if refusal is not None:
             self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])
         yield
+
+
+class ResponseCaching(SchemaExtension):
+    """Serves read queries from ``runtime.response_cache``; in the schema only when the cache is enabled.
+
+    A miss executes, then keeps a complete answer with the sources the request read (``ctx.reads``, noted by the
+    request's loaders), unless a resolver said the answer must not be kept.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        context = ec.context
+        runtime = getattr(context, "runtime", None)
+        cache: ResponseCache | None = getattr(runtime, "response_cache", None)
+        principal = getattr(context, "principal", None)
+        reads: Reads | None = getattr(context, "reads", None)
+        if (
+            cache is None
+            or principal is None
+            or reads is None
+            or ec.result is not None  # refused before execution (ScopeGuard)
+            or ec.operation_type is not OperationType.QUERY
+            or not ec.query
+        ):
+            yield
+            return
+        try:
+            key = cache.key(principal.name, ec.query, ec.operation_name, ec.variables)
+        except TypeError:
+            yield
+            return
+        data = cache.get(key)
+        if data is not None:
+            ec.result = GraphQLExecutionResult(data=data, errors=None)
+            yield
+            return
+        since = cache.epoch
+        reads.sources.clear()  # what this execution reads, and nothing before it
+        reads.keepable = True
+        yield
+        result = ec.result
+        if (
+            isinstance(result, GraphQLExecutionResult)
+            and not result.errors
+            and result.data is not None
+            and not getattr(context, "partial_errors", None)
+            and reads.keepable
+        ):
+            cache.put(key, result.data, frozenset(reads.sources), since_epoch=since)

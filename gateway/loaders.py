@@ -3,6 +3,10 @@
 Loaders bind to the running event loop and cache for their whole life, so they are built per request (in the
 context), never at import. Batch functions keep the loader contract: one result per key, in key order, ``None`` for
 a missing key, and an exception *instance* for keys whose fetch failed, so one failing source fails only its keys.
+
+They are also the request's one way to read a source (:meth:`Loaders.reader` for a read that is no by-key load), and
+note each source they read in the request's :class:`~gateway.cache.Reads`: the response cache keeps an answer only
+until a source it read changes.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from aiodataloader import DataLoader
 
+from gateway.cache import Reads
 from gateway.capabilities import require
 from gateway.domain.ports import DeliveryLogs, EventCatalogue, WebhookRegistry, Workflow
 from gateway.domain.records import (
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+P = TypeVar("P")
 
 
 #: What a batch function answers for one key: the value, None when missing, or the exception that failed that key.
@@ -58,18 +64,27 @@ class Loader(DataLoader[K, V | None]):
 
 
 class Loaders:
-    """The request's loaders, made lazily per source on first use."""
+    """The request's loaders, made lazily per source on first use; each use notes its source in ``reads``."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, reads: Reads) -> None:
         self._runtime = runtime
+        self._reads = reads
         self._loaders: dict[tuple[str, str], Loader[Any, Any]] = {}
         self._catalogues: dict[str, list[EventTypeRecord]] = {}
 
     def _get(self, kind: str, source: str, make: Callable[[], Loader[Any, Any]]) -> Loader[Any, Any]:
+        self._reads.note(source)
         loader = self._loaders.get((kind, source))
         if loader is None:
             loader = self._loaders[(kind, source)] = make()
         return loader
+
+    def reader(self, source: str, port: type[P]) -> P:
+        """``source`` as the capability ``port`` (CAPABILITY_UNSUPPORTED if it lacks it), for a read that is no by-key
+        load (a filtered list, a delivery log); noted like the loaders' reads."""
+        port_of_source = require(self._runtime.source(source), port)
+        self._reads.note(source)
+        return port_of_source
 
     def webhooks(self, source: str) -> Loader[str, WebhookRecord]:
         adapter = self._runtime.source(source)
@@ -98,6 +113,7 @@ class Loaders:
 
         What a request sees first it keeps for its whole life, so that its items agree with one another.
         """
+        self._reads.note(source)
         value = self._catalogues.get(source)
         if value is None:
             value = self._runtime.catalogues.peek(source)

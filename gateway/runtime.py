@@ -20,7 +20,7 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from gateway.auth import KeyRing
-from gateway.cache import ResponseCache, note_read
+from gateway.cache import ResponseCache
 from gateway.capabilities import check
 from gateway.config import Settings
 from gateway.domain.ports import Source
@@ -53,7 +53,6 @@ class TTLCache:
         self._views: dict[str, tuple[list[EventTypeRecord], Any]] = {}
 
     async def get(self, key: str, fetch: Callable[[], Awaitable[list[EventTypeRecord]]]) -> list[EventTypeRecord]:
-        note_read(key)  # an answer built on this catalogue depends on its source
         entry = self._entries.get(key)
         if entry is not None and self._clock() - entry[0] < self.ttl_s:
             return entry[1]
@@ -77,7 +76,6 @@ class TTLCache:
 
     def peek(self, key: str) -> list[EventTypeRecord] | None:
         """The cached value while it is fresh, without fetching: lets a request use it without waiting."""
-        note_read(key)
         entry = self._entries.get(key)
         if entry is not None and self._clock() - entry[0] < self.ttl_s:
             return entry[1]
@@ -200,12 +198,21 @@ async def open_runtime(
         )
         for name, config in settings.sources.items():
             # Collaborators every adapter is offered; a kind takes the ones it needs (Auco's cross-replica lock).
-            extras: dict[str, Any] = {"lock": lambda lock_name: store.lock(lock_name, ttl_s=30.0, wait_s=30.0)}
-            adapter = build_adapter(name, config, transport=(transports or {}).get(name), **extras)
+            # Dixa's verification_keys: the store, where learned per-subscription secret keys are kept for /hooks.
+            extras: dict[str, Any] = {
+                "lock": lambda lock_name: store.lock(lock_name, ttl_s=30.0, wait_s=30.0),
+                "verification_keys": store,
+            }
+            adapter = build_adapter(
+                name,
+                config,
+                transport=(transports or {}).get(name),
+                observer=runtime.observer,
+                # A write to a source makes what is cached about it across requests stale (catalogue, answers).
+                on_write=runtime.invalidate_source,
+                **extras,
+            )
             stack.push_async_callback(_quietly, adapter.aclose)
-            adapter.http.observer = runtime.observer
-            # A write to a source makes what is cached about it across requests stale (catalogue, answers).
-            adapter.http.on_write = runtime.invalidate_source
             adapters[name] = adapter
         yield runtime
 

@@ -9,7 +9,7 @@ ExternalAuthenticate, shared by concurrent calls and refreshed) is the adapter's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from gateway.capabilities import require
 from gateway.context import Info
@@ -21,7 +21,7 @@ from schema.inputs import ConversationSignalInput, StartFlowInput, StartFlowItem
 from schema.payloads import ConversationSignalPayload, StartFlowPayload, StartFlowsPayload
 
 #: StartFlow's body [doc]: Python name of the input field → DRUID's name.
-START_FLOW_FIELDS: dict[str, str] = {
+START_FLOW_FIELDS: Final[dict[str, str]] = {
     "channel_id": "channelId",
     "target_user_master_id": "targetUserMasterId",
     "target_conversation_id": "targetConversationId",

@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 import strawberry
 
-from gateway.cache import note_uncacheable
 from gateway.context import Info, path_of
 from gateway.errors import BadUserInput, HookgateError, InternalError, UpstreamUnavailable
 from gateway.events.broker import FellBehind, SubscriberDropped
@@ -100,12 +99,12 @@ async def inbound_events(
     source: str | None = None,
     provider: Provider | None = None,
     type: str | None = None,
-    first: int | None = None,
+    first: int | None = DEFAULT_FIRST,
     after: str | None = None,
 ) -> Connection[InboundEvent]:
     """The log, oldest first, from ``after``; ``first`` is capped by ``limits.max_first`` (default 100). Never served
     from the response cache: the log grows with every delivery, on any replica."""
-    note_uncacheable()
+    info.context.reads.uncacheable()
     _check_source(info, source)
     limit = check_first(info, first)
     limit = DEFAULT_FIRST if limit is None else limit

@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 import strawberry
 from graphql import FieldNode
@@ -61,7 +61,7 @@ def _schema_classes() -> dict[str, type]:
 
 #: GraphQL name -> class; and the reverse, for the classes that may be stored.
 _CLASSES = _schema_classes()
-_NAMES = {cls: name for name, cls in _CLASSES.items()}
+_NAMES: Final = {cls: name for name, cls in _CLASSES.items()}
 
 _WEBHOOK_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(WebhookRecord))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Generic, TypeVar
 
-from gateway.capabilities import require
 from gateway.context import Context, Info
 from gateway.domain.ports import DeliveryLogs
 from gateway.domain.records import (
@@ -64,8 +63,7 @@ async def delivery_log(
     if adapter is None or not adapter.has(Capability.DELIVERY_LOGS):
         return None
     check_first(info, first, field="first")
-    logs = require(adapter, DeliveryLogs)
-    return await logs.delivery_log(provider_id, event, first)
+    return await ctx.loaders.reader(source, DeliveryLogs).delivery_log(provider_id, event, first)
 
 
 async def request(info: Info, source: str, number: int) -> WorkflowRequestRecord | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 
@@ -39,6 +39,9 @@ from schema.types import EventType, Webhook
 
 # -- queries --------------------------------------------------------------------------------------------------------
 
+#: ``webhooks`` without ``first``: the schema's default page, which the cost limit reads (gateway/limits.py).
+DEFAULT_PAGE = 200
+
 
 async def webhooks(
     info: Info,
@@ -47,18 +50,20 @@ async def webhooks(
     enabled: bool | None = None,
     event_type: str | None = None,
     url: str | None = None,
-    first: int | None = None,
+    first: int | None = DEFAULT_PAGE,
     after: str | None = None,
 ) -> Connection[Webhook]:
     """Every matching webhook of every (healthy) source, in a stable order: sources as configured, then by id."""
     limit = check_first(info, first)
+    limit = DEFAULT_PAGE if limit is None else limit  # `first: null` too
     runtime = info.context.runtime
     adapters = runtime.select(
         source=source, provider=provider.value if provider else None, capability=Capability.WEBHOOKS
     )
     order = {name: index for index, name in enumerate(runtime.adapters)}
     flt = WebhookFilter(enabled=enabled, url=url, event_type=event_type)
-    answered = await gather_sources(info, adapters, lambda a: require(a, WebhookRegistry)
+    loaders = info.context.loaders
+    answered = await gather_sources(info, adapters, lambda a: loaders.reader(a.name, WebhookRegistry)
                                     .list_webhooks(flt))  # fmt: skip
     rows: list[tuple[tuple[Any, ...], WebhookRecord]] = []
     # Adapters filter already; applied again (some filter only in part), except when there is nothing to filter.
@@ -75,9 +80,7 @@ async def webhooks(
             raise BadUserInput(f"after: the cursor's source '{after_source}' is not configured", field="after")
         key = (order[after_source], natural_key(after_id))
         start = next((i for i, row in enumerate(rows) if row[0] > key), len(rows))
-    end = len(rows) if limit is None else min(len(rows), start + limit)
-    if limit is None:
-        end = min(end, start + runtime.settings.limits.max_first)
+    end = min(len(rows), start + limit)
     page = WebhookJoins(info).webhooks([r for _, r in rows[start:end]])
     return Connection[Webhook].of(page, _cursor, has_next=end < total, has_previous=start > 0, total=total)
 
@@ -138,7 +141,7 @@ def _check_headers(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-_FIELD_NAMES = {
+_FIELD_NAMES: Final = {
     "url": "url",
     "events": "events",
     "subscribe_to_all_events": "subscribeToAllEvents",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
@@ -18,7 +19,7 @@ from sandbox.control import Control, SimulatorMiddleware, control_routes, hangs_
 from sandbox.deliveries import Deliveries
 from sandbox.kit import Simulator
 
-SIMULATORS: dict[str, Simulator] = {
+SIMULATORS: Final[dict[str, Simulator]] = {
     "uipath": uipath,
     "workflowgen": workflowgen,
     "druid": druid,

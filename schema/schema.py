@@ -18,10 +18,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.field import StrawberryField
 
-from gateway.cache import ResponseCaching
 from gateway.config import Limits, Settings
 from gateway.execution import execution_context_class
-from gateway.extensions import ErrorShaping, ScopeGuard
+from gateway.extensions import ErrorShaping, ResponseCaching, ScopeGuard
 from gateway.limits import limit_extensions, limit_rules
 from gateway.observability.metrics import GraphQLMetrics
 from resolvers import custom_events, operations
@@ -84,7 +83,6 @@ def write(resolver: Callable[..., Awaitable[R]], description: str) -> R:
 #: Arguments several fields share.
 SOURCE = "Only this source, by its configured name; an unknown name is BAD_USER_INPUT."
 PROVIDER = "Only sources of this kind."
-FIRST = "At most this many items (at most `limits.max_first`, 500 by default)."
 AFTER = "A cursor (`endCursor` or an edge's `cursor`): the items after it."
 WORKFLOW_SOURCE = "The WorkflowGen source; may be left out when only one is configured."
 
@@ -118,7 +116,7 @@ class Query:
         enabled="Only enabled (true) or disabled (false) webhooks.",
         event_type="Only webhooks that receive this event type (including those that receive every event).",
         url="Only webhooks with exactly this URL.",
-        first=FIRST + " Left out: all of them, up to that bound.",
+        first="At most this many webhooks (default 200, at most `limits.max_first`); `after` pages on.",
         after=AFTER,
     )
     webhook: Webhook | None = described(
@@ -152,6 +150,35 @@ class Query:
         request_number="The number of the action's request, with `number`.",
         number="The action's number within its request, with `requestNumber`.",
         id="The action's global id (`WorkflowAction.id`), instead of `requestNumber` and `number`.",
+    )
+    requests: Connection[WorkflowRequest] = described(
+        strawberry.field(
+            resolver=workflow_resolvers.requests,
+            description="WorkflowGen requests, oldest first, e.g. those awaiting approval: "
+            '`requests(status: [OPEN], processName: "EXPENSE_CLAIM")`. Filters WorkflowGen has are applied by it.',
+        ),
+        source=WORKFLOW_SOURCE,
+        status="Only requests in one of these states; an empty list matches nothing.",
+        process_name="Only requests of this process, e.g. `EXPENSE_CLAIM`.",
+        requester="Only requests launched by this user name.",
+        created_since="Only requests opened at or after this instant.",
+        first="At most this many requests (default 50, at most `limits.max_first`).",
+        after=AFTER,
+    )
+    actions: Connection[WorkflowAction] = described(
+        strawberry.field(
+            resolver=workflow_resolvers.actions,
+            description='WorkflowGen actions, e.g. my open actions: `actions(status: [OPEN], assignee: "me")`. '
+            "Filters WorkflowGen has are applied by it, the others by the gateway.",
+        ),
+        source=WORKFLOW_SOURCE,
+        status="Only actions in one of these states; an empty list matches nothing.",
+        assignee="Only actions held by this user name; `me` is the user the gateway acts as on WorkflowGen.",
+        process_name="Only actions of requests of this process.",
+        request_number="Only actions of this request.",
+        created_since="Only actions opened at or after this instant.",
+        first="At most this many actions (default 50, at most `limits.max_first`).",
+        after=AFTER,
     )
     inbound_events: Connection[InboundEvent] = described(
         strawberry.field(

@@ -30,7 +30,6 @@ import orjson
 import stamina
 from httpx_aiohttp import AiohttpTransport
 
-from gateway.cache import note_read
 from gateway.errors import (
     BadUserInput,
     CircuitOpen,
@@ -144,6 +143,7 @@ class UpstreamClient:
         classify: Classify | None = None,
         breaker: CircuitBreaker | None = None,
         observer: UpstreamObserver | None = None,
+        on_write: Callable[[str], None] | None = None,
     ) -> None:
         self.source = source
         self.provider = provider
@@ -155,8 +155,8 @@ class UpstreamClient:
         #: Told of every call (the runtime's metrics); None records nothing.
         self.observer = observer
         #: Called with the source name after every write (``read=False``), succeeded or not, since a failed write may
-        #: still have changed something: the runtime sets ``Runtime.invalidate_source`` (caches across requests).
-        self.on_write: Callable[[str], None] | None = None
+        #: still have changed something: the runtime gives ``Runtime.invalidate_source`` (caches across requests).
+        self.on_write = on_write
         self.http = httpx.AsyncClient(
             base_url=base_url if base_url is not None else config.base_url,
             auth=auth,
@@ -236,7 +236,6 @@ class UpstreamClient:
         ``read=True`` marks a call safe to repeat: only those are retried. Retries and waiting for a slot all fall
         within ``timeout_s``.
         """
-        note_read(self.source)  # the response cache keeps an answer only until this source changes
         if not self.breaker.allow():
             if self.observer is not None:
                 self.observer.upstream_call(self.source, self.provider, method, CircuitOpen.code, 0.0)

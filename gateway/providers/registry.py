@@ -7,7 +7,7 @@ lacking a method of a capability it declares stops the gateway at import, naming
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -15,6 +15,7 @@ import httpx
 
 from gateway.providers import auco, dixa, druid, uipath, workflowgen
 from gateway.providers.base import Adapter
+from gateway.providers.http import UpstreamObserver
 from gateway.providers.kit import Kit, KitError, check_kit
 from gateway.providers.source import SourceBase
 
@@ -45,7 +46,15 @@ def kit_of(kind: str) -> Kit[Any]:
 
 
 def build_adapter(
-    name: str, config: SourceBase, *, transport: httpx.AsyncBaseTransport | None = None, **extras: Any
+    name: str,
+    config: SourceBase,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    observer: UpstreamObserver | None = None,
+    on_write: Callable[[str], None] | None = None,
+    **extras: Any,
 ) -> Adapter:
-    """The adapter for one configured source. ``extras`` are collaborators some kinds take (a lock factory...)."""
-    return kit_of(config.kind).adapter.create(name, config, transport=transport, **extras)
+    """The adapter for one configured source. ``observer`` is told of every upstream call and ``on_write`` of every
+    write, both from the client's construction on; ``extras`` are collaborators some kinds take (a lock factory...)."""
+    create = kit_of(config.kind).adapter.create
+    return create(name, config, transport=transport, observer=observer, on_write=on_write, **extras)

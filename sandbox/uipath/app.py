@@ -6,7 +6,7 @@ import secrets
 import uuid
 from dataclasses import replace
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -65,8 +65,8 @@ _BODY_PROPERTIES = frozenset(
     }
 )
 #: maxLength of WebhookDto's strings [doc: the published OpenAPI description].
-_MAX_LENGTHS = {"Name": 128, "Description": 256, "Url": 2000}
-_BOOL_FIELDS = {
+_MAX_LENGTHS: Final = {"Name": 128, "Description": 256, "Url": 2000}
+_BOOL_FIELDS: Final = {
     "Enabled": "enabled",
     "SubscribeToAllEvents": "subscribe_to_all_events",
     "AllowInsecureSsl": "allow_insecure_ssl",

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 from sandbox.uipath.model import INVALID_REQUEST, ODataError
 
 # WebhookDto properties as they may appear in $filter / $orderby / $select, with their OData types.
-_PROPERTY_TYPES: dict[str, type] = {
+_PROPERTY_TYPES: Final[dict[str, type]] = {
     "Key": str,  # an Edm.Guid, compared here as its text
     "Name": str,
     "Description": str,
@@ -30,7 +30,7 @@ _PROPERTY_TYPES: dict[str, type] = {
 }
 _SELECTABLE = (*_PROPERTY_TYPES, "Events")
 #: WebhookEventTypeDto's properties, for the query options of GetEventTypes [doc: the published OpenAPI description].
-EVENT_TYPE_PROPERTIES: dict[str, type] = {"Name": str, "Group": str}
+EVENT_TYPE_PROPERTIES: Final[dict[str, type]] = {"Name": str, "Group": str}
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -41,7 +41,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+_COMPARISONS: Final[dict[str, Callable[[Any, Any], bool]]] = {
     "eq": lambda a, b: bool(a == b),
     "ne": lambda a, b: bool(a != b),
     "gt": lambda a, b: bool(a > b),
@@ -50,7 +50,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "le": lambda a, b: bool(a <= b),
 }
 _ORDERING = frozenset({"gt", "ge", "lt", "le"})
-_STRING_FUNCTIONS: dict[str, Callable[[str, str], bool]] = {
+_STRING_FUNCTIONS: Final[dict[str, Callable[[str, str], bool]]] = {
     "contains": lambda haystack, part: part in haystack,
     "startswith": str.startswith,
     "endswith": str.endswith,

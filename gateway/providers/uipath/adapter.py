@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -42,7 +42,7 @@ from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
 from gateway.parsing import parse_instant
 from gateway.providers.auth import HeaderAuth, RefreshingTokenAuth
 from gateway.providers.base import Adapter
-from gateway.providers.http import Classify, UpstreamClient, default_error_text, next_page
+from gateway.providers.http import Classify, UpstreamClient, UpstreamObserver, default_error_text, next_page
 from gateway.providers.uipath.config import UiPathSource
 
 WEBHOOKS = "/odata/Webhooks"
@@ -186,7 +186,14 @@ class UiPathAdapter(Adapter):
 
     @classmethod
     def create(
-        cls, name: str, config: UiPathSource, *, transport: httpx.AsyncBaseTransport | None = None, **extras: Any
+        cls,
+        name: str,
+        config: UiPathSource,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: UpstreamObserver | None = None,
+        on_write: Callable[[str], None] | None = None,
+        **extras: Any,
     ) -> UiPathAdapter:
         """Build the adapter and its client. ``extras`` (a lock factory...) are for other kinds and are ignored."""
         static: httpx.Auth | None = None
@@ -201,6 +208,8 @@ class UiPathAdapter(Adapter):
             transport=transport,
             error_text=uipath_error_text,
             classify=uipath_classify(name),
+            observer=observer,
+            on_write=on_write,
         )
         token_auth: RefreshingTokenAuth | None = None
         if static is None:
