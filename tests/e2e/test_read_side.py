@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import Gateway, Sandbox
-from tests.e2e.client import codes, errors, execute
+from tests.support.client import codes, errors, execute
+from tests.support.gateway import Gateway
+from tests.support.sandbox import Sandbox
 
 README_QUERY = """
 {

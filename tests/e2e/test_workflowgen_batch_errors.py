@@ -12,8 +12,9 @@ import httpx
 
 from gateway.config import sandbox_sources
 from schema.types import action_id, request_id
-from tests.conftest import Gateway, Sandbox
-from tests.e2e.client import errors, execute
+from tests.support.client import errors, execute
+from tests.support.gateway import Gateway
+from tests.support.sandbox import Sandbox
 
 GRAPHQL = "POST /wfgen/graphql"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on WorkflowRequest { number } } }"

@@ -6,16 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from gateway.app import create_app
 from gateway.context import Context
 from gateway.events.broker import Broker, SubscriberDropped, open_broker
 from gateway.store import NewEvent, Store, open_store
 from schema.schema import build_schema
-from tests.events.conftest import AsgiGateway, receiver_settings, services_of, uipath_delivery, until
+from tests.support.events import receiver_settings, uipath_delivery, until
+from tests.support.gateway import Gateway, in_process
 
 
 @pytest.fixture
@@ -110,11 +108,9 @@ subscription($after: String, $source: String) { events(after: $after, source: $s
 """
 
 
-async def _subscribe(gw: AsgiGateway, **variables: Any) -> Any:
+async def _subscribe(gw: Gateway, **variables: Any) -> Any:
     schema = build_schema(gw.services.settings)
-    result = await schema.subscribe(
-        SUBSCRIPTION, variable_values=variables, context_value=Context(runtime=gw.services)
-    )
+    result = await schema.subscribe(SUBSCRIPTION, variable_values=variables, context_value=Context(runtime=gw.services))
     assert not hasattr(result, "errors") or not getattr(result, "errors", None), result
     return result
 
@@ -124,7 +120,7 @@ async def _next(stream: Any) -> Any:
         return await anext(stream)
 
 
-async def test_resume_replays_what_followed_then_goes_live_with_no_gap_or_duplicate(asgi_gateway: AsgiGateway) -> None:
+async def test_resume_replays_what_followed_then_goes_live_with_no_gap_or_duplicate(asgi_gateway: Gateway) -> None:
     cursors = [(await asgi_gateway.deliver("uipath", *uipath_delivery(f"e{i}"))).json()["cursor"] for i in range(4)]
     stream = await _subscribe(asgi_gateway, after=cursors[1])
     first = await _next(stream)
@@ -138,7 +134,7 @@ async def test_resume_replays_what_followed_then_goes_live_with_no_gap_or_duplic
     await stream.aclose()
 
 
-async def test_subscription_from_now_skips_the_past(asgi_gateway: AsgiGateway) -> None:
+async def test_subscription_from_now_skips_the_past(asgi_gateway: Gateway) -> None:
     await asgi_gateway.deliver("uipath", *uipath_delivery("old"))
     stream = await _subscribe(asgi_gateway)
     pending = asyncio.ensure_future(_next(stream))
@@ -149,34 +145,30 @@ async def test_subscription_from_now_skips_the_past(asgi_gateway: AsgiGateway) -
 
 
 async def test_a_subscriber_that_falls_behind_gets_rate_limited_with_where_to_resume() -> None:
-    app = create_app(receiver_settings(events={"subscriber_queue": 2}))
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            gw = AsgiGateway(client=client, services=services_of(app))
-            await gw.deliver("uipath", *uipath_delivery("e0"))
-            stream = await _subscribe(gw, after="0" * 16)
-            assert (await _next(stream)).data["events"]["providerEventId"] == "e0"  # the catch-up replay
-            await gw.deliver("uipath", *uipath_delivery("e1"))
-            first = await _next(stream)  # from here on the subscription holds a live queue
-            assert first.data["events"]["providerEventId"] == "e1"
-            # Not consuming: the broker queues two, then drops the subscriber.
-            for i in range(2, 7):
-                await gw.deliver("uipath", *uipath_delivery(f"e{i}"))
-            await until(lambda: gw.services.broker.dropped_total > 0)
-            result = await _next(stream)
-            [error] = result.errors
-            assert error.extensions["code"] == "RATE_LIMITED"
-            assert error.extensions["resumeAfter"] == first.data["events"]["cursor"]
-            # Resuming from there loses nothing.
-            resumed = await _subscribe(gw, after=error.extensions["resumeAfter"])
-            assert [(await _next(resumed)).data["events"]["providerEventId"] for _ in range(5)] == [
-                f"e{i}" for i in range(2, 7)
-            ]
-            await resumed.aclose()
+    async with in_process(receiver_settings(events={"subscriber_queue": 2})) as gw:
+        await gw.deliver("uipath", *uipath_delivery("e0"))
+        stream = await _subscribe(gw, after="0" * 16)
+        assert (await _next(stream)).data["events"]["providerEventId"] == "e0"  # the catch-up replay
+        await gw.deliver("uipath", *uipath_delivery("e1"))
+        first = await _next(stream)  # from here on the subscription holds a live queue
+        assert first.data["events"]["providerEventId"] == "e1"
+        # Not consuming: the broker queues two, then drops the subscriber.
+        for i in range(2, 7):
+            await gw.deliver("uipath", *uipath_delivery(f"e{i}"))
+        await until(lambda: gw.services.broker.dropped_total > 0)
+        result = await _next(stream)
+        [error] = result.errors
+        assert error.extensions["code"] == "RATE_LIMITED"
+        assert error.extensions["resumeAfter"] == first.data["events"]["cursor"]
+        # Resuming from there loses nothing.
+        resumed = await _subscribe(gw, after=error.extensions["resumeAfter"])
+        assert [(await _next(resumed)).data["events"]["providerEventId"] for _ in range(5)] == [
+            f"e{i}" for i in range(2, 7)
+        ]
+        await resumed.aclose()
 
 
-async def test_unknown_source_and_foreign_cursor_are_bad_user_input(asgi_gateway: AsgiGateway) -> None:
+async def test_unknown_source_and_foreign_cursor_are_bad_user_input(asgi_gateway: Gateway) -> None:
     for variables in ({"source": "nope"}, {"after": "zz"}):
         stream = await _subscribe(asgi_gateway, **variables)
         result = await _next(stream)

@@ -10,15 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 
-from gateway.app import create_app
 from sandbox.deliveries import sign_uipath
-from tests.events.conftest import UIPATH_SECRET, AsgiGateway, receiver_settings, services_of
-from tests.store.conftest import _redis_or_skip as redis_or_skip
+from tests.support.events import UIPATH_SECRET, receiver_settings
+from tests.support.gateway import Gateway, in_process
+from tests.support.stores import redis_or_skip
 
 QUERY = """
 query { inboundEvents(first: 10) { totalCount nodes { providerEventId type payload } } }
@@ -26,7 +24,7 @@ query { inboundEvents(first: 10) { totalCount nodes { providerEventId type paylo
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def gateway(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> AsyncIterator[AsgiGateway]:
+async def gateway(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> AsyncIterator[Gateway]:
     admin = None
     if request.param == "sqlite":
         store = f"sqlite:///{tmp_path / 'hookgate.db'}"
@@ -35,11 +33,8 @@ async def gateway(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str
         prefix = f"hookgate-test:{uuid.uuid4().hex}:"
         store = f"{redis_url}{'&' if '?' in redis_url else '?'}prefix={prefix}"
     try:
-        app = create_app(receiver_settings(store=store))
-        async with LifespanManager(app) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-                yield AsgiGateway(client=client, services=services_of(app))
+        async with in_process(receiver_settings(store=store)) as gateway:
+            yield gateway
     finally:
         if admin is not None:
             keys = [key async for key in admin.scan_iter(match=f"{prefix}*", count=1000)]
@@ -63,7 +58,7 @@ def nested(levels: int) -> str:
     return '{"a": ' * levels + '"deep"' + "}" * levels
 
 
-async def delivered_twice(gw: AsgiGateway, body: bytes) -> None:
+async def delivered_twice(gw: Gateway, body: bytes) -> None:
     first = await gw.deliver("uipath", body, signed(body))
     assert first.status_code == 200, first.text
     again = await gw.deliver("uipath", body, signed(body))
@@ -72,13 +67,13 @@ async def delivered_twice(gw: AsgiGateway, body: bytes) -> None:
     assert await gw.services.store.count() == 1
 
 
-async def served(gw: AsgiGateway) -> dict[str, Any]:
+async def served(gw: Gateway) -> dict[str, Any]:
     response = await gw.client.post("/graphql", json={"query": QUERY})
     assert response.status_code == 200, response.text[:500]
     return json.loads(response.content)  # type: ignore[no-any-return]  # Python's parser: exact integers
 
 
-async def test_a_delivery_nested_300_levels_is_kept_once_and_served_as_sent(gateway: AsgiGateway) -> None:
+async def test_a_delivery_nested_300_levels_is_kept_once_and_served_as_sent(gateway: Gateway) -> None:
     event_id = uuid.uuid4().hex
     body = uipath_body(event_id, nested(300))
     await delivered_twice(gateway, body)
@@ -89,7 +84,7 @@ async def test_a_delivery_nested_300_levels_is_kept_once_and_served_as_sent(gate
     assert node["payload"] == json.loads(body)
 
 
-async def test_integers_beyond_64_bits_are_kept_once_and_served_exactly(gateway: AsgiGateway) -> None:
+async def test_integers_beyond_64_bits_are_kept_once_and_served_exactly(gateway: Gateway) -> None:
     event_id = uuid.uuid4().hex
     big, small = 123456789012345678901234567890, -(2**70) - 1
     body = uipath_body(event_id, f'{{"amount": {big}, "debt": {small}, "ok": 1.5e3, "huge": 1{"0" * 400}}}')
@@ -104,7 +99,7 @@ async def test_integers_beyond_64_bits_are_kept_once_and_served_exactly(gateway:
     assert node["payload"] == json.loads(body)
 
 
-async def test_nesting_beyond_every_parser_is_kept_and_served_with_a_code(gateway: AsgiGateway) -> None:
+async def test_nesting_beyond_every_parser_is_kept_and_served_with_a_code(gateway: Gateway) -> None:
     body = uipath_body(uuid.uuid4().hex, nested(5000))
     await delivered_twice(gateway, body)
     answer = await served(gateway)
@@ -115,7 +110,7 @@ async def test_nesting_beyond_every_parser_is_kept_and_served_with_a_code(gatewa
     assert codes == {("UPSTREAM_UNAVAILABLE", "PAYLOAD_UNREADABLE")}
 
 
-async def test_ordinary_payloads_are_still_values(gateway: AsgiGateway) -> None:
+async def test_ordinary_payloads_are_still_values(gateway: Gateway) -> None:
     body = uipath_body(uuid.uuid4().hex, orjson.dumps({"Job": {"Id": 7, "ids": [2**63 - 1]}}).decode())
     await delivered_twice(gateway, body)
     [stored] = await gateway.services.store.read()

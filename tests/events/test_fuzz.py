@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from gateway.app import create_app
 from gateway.parsing import parse_instant
 from sandbox.deliveries import WORKFLOWGEN_SECRET, sign_dixa, sign_standard, sign_uipath
-from tests.events.conftest import AUCO_HEADER, DIXA_KEY, UIPATH_SECRET, receiver_settings
+from tests.support.events import AUCO_HEADER, DIXA_KEY, UIPATH_SECRET, receiver_settings
 
 CASES = 1300
 FUZZ = settings(

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Sandbox
-from tests.events.conftest import ServerProcess, uipath_delivery, write_config
+from tests.support.events import ServerProcess, uipath_delivery, write_config
+from tests.support.sandbox import Sandbox
 
 SENDERS = 16
 KILL_AFTER_ACKS = 400

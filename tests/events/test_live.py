@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import orjson
 
-from sandbox.server import free_port
-from tests.conftest import Gateway, Sandbox
-from tests.e2e.client import execute
-from tests.events.conftest import ZERO_CURSOR, collect_events, uipath_delivery, until
+from tests.support.client import execute
+from tests.support.events import ZERO_CURSOR, collect_events, uipath_delivery, until
+from tests.support.gateway import Gateway
+from tests.support.sandbox import Sandbox
+from tests.support.servers import closed_url
 
 CREATE = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { webhook { id } } }"
 PING = "mutation($i: PingWebhookInput!) { pingWebhook(input: $i) { type eventId } }"
@@ -139,7 +140,7 @@ async def test_subscriber_resumes_after_a_disconnect_with_no_gap_and_no_duplicat
 
 
 async def test_a_failed_delivery_is_recorded_where_dixa_reports_it(sandbox: Sandbox) -> None:
-    dead = f"http://127.0.0.1:{free_port()}/nobody-listens"
+    dead = f"{closed_url()}/nobody-listens"
     async with httpx.AsyncClient(base_url=sandbox.url, headers={"Authorization": "sandbox-dixa-key"}) as client:
         created = await client.post(
             "/dixa/v1/webhooks",

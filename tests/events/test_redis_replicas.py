@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Sandbox
-from tests.events.conftest import ServerProcess, dixa_delivery, event_stream, take, uipath_delivery, write_config
+from tests.support.events import ServerProcess, dixa_delivery, event_stream, take, uipath_delivery, write_config
+from tests.support.sandbox import Sandbox
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

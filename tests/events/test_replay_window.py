@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from tests.support.gateway import Gateway
 from tests.support.events import uipath_delivery
+from tests.support.gateway import Gateway
 
 DAY = 86_400.0
 

@@ -13,7 +13,8 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.conftest import Gateway, Sandbox
+from tests.support.gateway import Gateway
+from tests.support.sandbox import Sandbox
 
 WEBHOOKS = "{ webhooks { nodes { source } } }"
 

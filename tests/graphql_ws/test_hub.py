@@ -20,9 +20,9 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from gateway.graphql_ws.hub import LiveHub
-from tests.conftest import Gateway
-from tests.events.conftest import ZERO_CURSOR, services_of, uipath_delivery, until, ws_url
-from tests.hardening.conftest import KEYS, api_keys
+from tests.support.answers import KEYS, api_keys
+from tests.support.events import ZERO_CURSOR, uipath_delivery, until, ws_url
+from tests.support.gateway import Gateway, services_of
 
 DOC = "subscription($source: String) { events(source: $source) { cursor type providerEventId } }"
 WITH_PAYLOAD = 'subscription { events(source: "uipath") { cursor payload } }'
@@ -112,7 +112,7 @@ async def deliver(gateway: Gateway, event_id: str, event_type: str = "job.comple
 
 
 async def deliver_dixa(gateway: Gateway, event_id: str) -> str:
-    from tests.events.conftest import dixa_delivery
+    from tests.support.events import dixa_delivery
 
     body, headers = dixa_delivery(event_id)
     async with httpx.AsyncClient(timeout=30) as client:

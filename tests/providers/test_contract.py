@@ -17,8 +17,8 @@ import pytest
 
 from gateway.domain.records import ProbeResult, WebhookFilter
 from gateway.errors import CircuitOpen, HookgateError, UpstreamError, UpstreamTimeout
-from tests.conftest import Sandbox
-from tests.providers.conftest import MakeAdapter
+from tests.support.adapters import MakeAdapter
+from tests.support.sandbox import Sandbox
 
 KINDS = ("uipath", "workflowgen", "druid", "dixa", "auco")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,8 +13,9 @@ from gateway.domain.records import WebhookAuthorization, WebhookFilter, WebhookS
 from gateway.errors import BadUserInput, NotFound, UpstreamError
 from gateway.providers.dixa.adapter import DixaAdapter, authorization_type
 from gateway.providers.dixa.catalogue import EVENTS
-from tests.conftest import Sandbox
-from tests.providers.conftest import MakeAdapter
+from gateway.store import Store, open_store
+from tests.support.adapters import MakeAdapter
+from tests.support.sandbox import Sandbox
 
 SEED = "3f9a6d2e-8b1c-4e57-a0d4-6c2b9e1f7a35"
 SEED_URL = "https://dashboard.example.com/hooks/dixa"
@@ -244,3 +246,42 @@ def test_authorization_type_reads_the_scheme_only() -> None:
     assert authorization_type({"Authorization": "ApiKey x"}) == "HEADER"
     assert authorization_type({"X-Other": "1"}) == "NONE"
     assert authorization_type(None) == "NONE"
+
+
+# --- per-subscription secret keys ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def key_store() -> AsyncIterator[Store]:
+    store = await open_store("sqlite:///:memory:")
+    yield store
+    await store.aclose()
+
+
+async def test_keys_are_learned_from_lists_creates_and_reads_and_forgotten_on_delete(
+    make_adapter: MakeAdapter, key_store: Store, sandbox: Sandbox
+) -> None:
+    dixa: DixaAdapter = make_adapter("dixa", extras={"verification_keys": key_store})
+    await dixa.list_webhooks(WebhookFilter())
+    assert await key_store.verification_keys("dixa") == ["sandbox"]  # the seed subscription's own key
+    record = await dixa.create_webhook(spec())
+    created_key = raw_subscription(sandbox, record.provider_id)["secretKey"]
+    assert sorted(await key_store.verification_keys("dixa")) == sorted(["sandbox", created_key])
+    assert created_key not in repr(record)
+    await dixa.delete_webhook(record.provider_id)
+    assert await key_store.verification_keys("dixa") == ["sandbox"]
+
+
+async def test_a_list_replaces_keys_of_subscriptions_deleted_elsewhere(
+    make_adapter: MakeAdapter, key_store: Store, sandbox: Sandbox
+) -> None:
+    await key_store.verification_keys_set("dixa", {"3c9d6a1e-0000-4000-8000-000000000000": "gone-key"})
+    dixa: DixaAdapter = make_adapter("dixa", extras={"verification_keys": key_store})
+    await dixa.list_webhooks(WebhookFilter())
+    assert await key_store.verification_keys("dixa") == ["sandbox"]
+
+
+async def test_records_keep_created_by_and_updated_by(dixa: DixaAdapter) -> None:
+    (seed,) = await dixa.list_webhooks(WebhookFilter())
+    assert seed.created_by == "6e1b7c3d-2a4f-4d8e-b5a9-3c7f1e2d4b6a"
+    assert seed.updated_by == "6e1b7c3d-2a4f-4d8e-b5a9-3c7f1e2d4b6a"

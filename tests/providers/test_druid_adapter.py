@@ -16,7 +16,7 @@ from gateway.errors import BadUserInput, NotFound, UpstreamError
 from gateway.providers.druid.adapter import DruidAdapter
 from gateway.providers.druid.config import DruidSource
 from gateway.providers.registry import build_adapter
-from tests.conftest import Sandbox
+from tests.support.sandbox import Sandbox
 
 AUTH = "POST /api/services/app/WebAPIService/ExternalAuthenticate"
 START = "POST /api/Druid/{botId}/StartFlow"
@@ -89,10 +89,47 @@ async def test_signals_pass_their_data_through(druid: DruidAdapter, sandbox: San
     assert calls(sandbox, f"POST /api/Druid/{{botId}}/{signal}") == 1
 
 
-async def test_an_unknown_bot_is_not_found_with_druids_message(druid: DruidAdapter) -> None:
-    with pytest.raises(NotFound, match="Entity type: Bot") as caught:
+async def test_a_404_is_a_refused_path_or_syntax_never_not_found(druid: DruidAdapter) -> None:
+    """DRUID documents 404 as "the syntax of the call is incorrect": NOT_FOUND would hide a wrong path."""
+    with pytest.raises(UpstreamError, match="refused the call's path or syntax") as caught:
         await druid.start_flow("bot-404", FLOW)
+    assert not isinstance(caught.value, NotFound)
+    assert "Entity type: Bot" in str(caught.value)  # DRUID's own reason is kept
     assert caught.value.extensions["source"] == "druid"
+    assert (caught.value.extensions["code"], caught.value.extensions["status"]) == ("UPSTREAM_ERROR", 404)
+
+
+async def test_a_wrong_endpoints_path_says_the_path_was_refused(sandbox: Sandbox) -> None:
+    adapter = make(source(sandbox, endpoints_url=f"{sandbox.url}/druid/wrong-prefix"))
+    try:
+        with pytest.raises(UpstreamError, match="path or syntax") as caught:
+            await adapter.start_flow("bot-1", FLOW)
+    finally:
+        await adapter.aclose()
+    assert not isinstance(caught.value, NotFound)
+    assert "The syntax of the call is incorrect" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"tenant": "Other"}, "Invalid tenant: 'Other'"),
+        ({"username": "admin"}, "Invalid user name: 'admin'"),
+        ({"password": "Wrong-Druid-Password-9"}, "Invalid password for user 'sandbox'"),
+    ],
+)
+async def test_a_refused_login_shows_druids_reason_not_only_the_status(
+    sandbox: Sandbox, change: dict[str, str], reason: str
+) -> None:
+    adapter = make(source(sandbox, **change))
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            await adapter.start_flow("bot-1", FLOW)
+    finally:
+        await adapter.aclose()
+    assert reason in str(caught.value)
+    assert "HTTP 400" not in str(caught.value)
+    assert "Wrong-Druid-Password-9" not in str(caught.value)
 
 
 # -- validation before any call ------------------------------------------------------------------------------------
@@ -165,7 +202,8 @@ async def test_one_token_serves_concurrent_calls_and_one_refresh_follows_expiry(
     # Calls that went out with the old token get its 401 (a write is not resent, see below); the first 401 drops
     # the token, and the calls after it share one login.
     refused = [r for r in second if isinstance(r, BaseException)]
-    assert refused and all(isinstance(r, UpstreamError) and r.status == 401 for r in refused)
+    assert refused
+    assert all(isinstance(r, UpstreamError) and r.status == 401 for r in refused)
     assert all(r["flowStarted"] for r in second if not isinstance(r, BaseException))
     assert calls(sandbox, AUTH) == 2
     assert calls(sandbox, START) == 100  # each call sent once
@@ -222,7 +260,7 @@ async def test_a_failed_login_names_the_source_never_the_password(
         await adapter.aclose()
     message = str(caught.value)
     assert "source 'druid' could not log in" in message
-    assert "Invalid user name or password" in message
+    assert "Invalid password" in message
     assert secret not in message
     assert secret not in repr(caught.value.extensions)
     assert secret not in caplog.text

@@ -11,8 +11,8 @@ import pytest
 from gateway.domain.records import WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound, UpstreamError
 from gateway.providers.uipath.adapter import UiPathAdapter, odata_string, parse_id
-from tests.conftest import Sandbox
-from tests.providers.conftest import MakeAdapter, record_urls
+from tests.support.adapters import MakeAdapter, record_urls
+from tests.support.sandbox import Sandbox
 
 DOC_URL = "http://documentation.azurewebsites.net/webhook/documentation"
 LIST = "GET /odata/Webhooks"

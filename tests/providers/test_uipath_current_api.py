@@ -9,8 +9,8 @@ import pytest
 from gateway.domain.records import WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound
 from gateway.providers.uipath.adapter import UiPathAdapter, default_name
-from tests.conftest import Sandbox
-from tests.providers.conftest import MakeAdapter
+from tests.support.adapters import MakeAdapter
+from tests.support.sandbox import Sandbox
 
 DOC_URL = "http://documentation.azurewebsites.net/webhook/documentation"
 ITEM = "/odata/Webhooks({id})"

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from gateway.providers.uipath.adapter import UiPathAdapter
-from tests.conftest import Sandbox
-from tests.providers.conftest import MakeAdapter
+from tests.support.adapters import MakeAdapter
+from tests.support.sandbox import Sandbox
 
 EXAMPLES = Path(__file__).parent / "examples" / "uipath"
 OPENAPI: dict[str, Any] = json.loads((EXAMPLES / "openapi-webhooks.json").read_text())

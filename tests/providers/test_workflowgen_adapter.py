@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from gateway.config import Settings, sandbox_sources
+from gateway.domain.ports import ANSWER_WARNINGS
 from gateway.domain.records import Capability, WorkflowActionRecord, WorkflowRequestRecord
 from gateway.errors import (
     BadUserInput,
@@ -27,7 +28,7 @@ from gateway.errors import (
 from gateway.providers.registry import build_adapter
 from gateway.providers.workflowgen.adapter import OPERATIONS, WorkflowGenAdapter
 from gateway.providers.workflowgen.config import WorkflowGenSource
-from tests.conftest import Sandbox
+from tests.support.sandbox import Sandbox
 
 GRAPHQL = "POST /wfgen/graphql"
 HOOK = "POST /wfgen/hooks/{token}"
@@ -523,10 +524,14 @@ async def test_operations_are_never_retried(sandbox: Sandbox) -> None:
     assert sandbox.calls()["workflowgen"] == {HOOK: 1}
 
 
-async def test_an_answer_that_is_not_json_is_an_upstream_error(wfgen: WorkflowGenAdapter, sandbox: Sandbox) -> None:
+async def test_a_2xx_answer_that_is_not_json_is_a_done_write_with_a_warning(
+    wfgen: WorkflowGenAdapter, sandbox: Sandbox
+) -> None:
+    # The write went through (2xx): an unreadable answer must not look like a failure, or a retry duplicates it.
     sandbox.fault("workflowgen", body="<html>oops</html>")
-    with pytest.raises(UpstreamError, match="not JSON"):
-        await wfgen.run_operation("createRequest", {"processName": "EXPENSE_CLAIM"})
+    answer = await wfgen.run_operation("createRequest", {"processName": "EXPENSE_CLAIM"})
+    assert answer["request"]["number"] is None
+    assert answer[ANSWER_WARNINGS] == ["createRequest was done, but WorkflowGen sent an answer it could not read"]
 
 
 # -- the hook token is a password ----------------------------------------------------------------------------------

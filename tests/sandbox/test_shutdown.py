@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from sandbox.server import free_port
+from tests.support.servers import wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,15 +32,7 @@ def test_sigterm_stops_the_sandbox_while_a_request_hangs(tmp_path: Path) -> None
         )
     hung = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"the sandbox did not start:\n{log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{url}/_control/calls", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_up(process, f"{url}/_control/calls", log, what="the sandbox")
         httpx.post(f"{url}/_control/faults", json={"target": "uipath", "hang": True}, timeout=5).raise_for_status()
 
         hung = socket.create_connection(("127.0.0.1", port), timeout=30)

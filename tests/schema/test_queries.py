@@ -6,8 +6,8 @@ from typing import Any
 
 from gateway.domain.ports import WebhookRegistry
 from schema.ids import encode_id
-from tests.conftest import Sandbox
-from tests.schema.conftest import Run
+from tests.support.sandbox import Sandbox
+from tests.support.schema import Run
 
 
 def codes(result: Any) -> list[str]:

@@ -7,8 +7,7 @@ import contextlib
 
 from gateway.store import IdempotencyState, IdempotencyStatus, Store
 from gateway.store.base import backoff_delays, sleep_until_next_poll
-
-from .conftest import OpenInstance
+from tests.support.stores import OpenInstance
 
 DAY = 24 * 3600.0
 STARTED, COMPLETED, IN_PROGRESS, MISMATCH = (

@@ -8,8 +8,7 @@ import logging
 import pytest
 
 from gateway.store import LockTimeout, Store
-
-from .conftest import OpenInstance
+from tests.support.stores import OpenInstance
 
 
 async def test_locked_read_modify_writes_lose_no_update(open_instance: OpenInstance) -> None:

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from gateway.store import InvalidCursor, NewEvent, Store
-
-from .conftest import OpenInstance
+from tests.support.stores import OpenInstance
 
 
 def event(n: int = 0, *, source: str = "uipath-main", provider: str = "uipath", type: str = "job.completed",
