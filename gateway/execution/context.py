@@ -31,8 +31,8 @@ the shape allows), abstract types, nested lists, directives other than ``@skip``
 fragments, schemas with a middleware (any extension with a ``resolve`` hook turns the fast path off), and every
 anomaly: a null in a non-null position, an exception or awaitable as a value, a value the serializer refuses, a
 failed ``is_type_of``. For an anomaly the stock completion runs from the value already read, so errors carry the same
-message, path and locations as stock execution. ``tests/performance/test_fastexec_equivalence.py`` and
-``tests/performance/test_execution_differential.py`` compare the answers of both byte for byte.
+message, path and locations as stock execution. ``tests/execution/test_fast_path_equivalence.py`` and
+``tests/execution/test_differential.py`` compare the answers of both byte for byte.
 
 Awaitability of objects is checked per object, exactly (an ``__await__`` set on one instance is seen): for an object
 of a *plain class* (:func:`gateway.execution.compat.plain_class`) the check is whether its own ``__dict__`` holds
