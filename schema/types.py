@@ -127,10 +127,17 @@ class Webhook(Node):
     url: str = strawberry.field(description="Where the provider sends the events.")
     enabled: bool = strawberry.field(description="Whether the provider sends events to it now.")
     subscribe_to_all_events: bool = strawberry.field(
-        description="Whether it receives every event type, present and future (always true on Auco)."
+        description=(
+            "Whether it receives every event type, present and future. On Auco only the `default` webhook does; "
+            "another Auco webhook receives a document's notifications only when its id was listed as that "
+            "document was created."
+        )
     )
     events: list[str] = strawberry.field(
-        description="Names of the subscribed event types; empty when it receives every event."
+        description=(
+            "Names of the subscribed event types; empty when it receives every event. Auco webhooks other than "
+            "`default` list every type they can receive, for the documents that name them."
+        )
     )
     has_secret: bool = strawberry.field(
         description="Whether deliveries are signed: UiPath's secret, Dixa's secret key. Never returned."
@@ -143,6 +150,12 @@ class Webhook(Node):
     )
     created_at: datetime | None = strawberry.field(description="When it was created (Dixa); null elsewhere.")
     updated_at: datetime | None = strawberry.field(description="When it was last changed (Dixa); null elsewhere.")
+    created_by: str | None = strawberry.field(
+        description="The provider's id of the user who created it (Dixa's createdBy, a user id); null elsewhere."
+    )
+    updated_by: str | None = strawberry.field(
+        description="The provider's id of the user who last changed it (Dixa's updatedBy, a user id); null elsewhere."
+    )
     event_types: list[EventType] = strawberry.field(
         description="The subscribed event types, from the source's catalogue."
     )
@@ -165,7 +178,7 @@ class Webhook(Node):
     ) -> list[Webhook]:
         """:meth:`from_record` of each record with its (eventTypes, deliveryStatuses) from ``joined``.
 
-        Made without the dataclass ``__init__``: matching its sixteen keyword arguments cost about as much as the rest
+        Made without the dataclass ``__init__``: matching its keyword arguments cost about as much as the rest
         of building a webhook, and a dashboard builds hundreds per request. The attributes set are exactly the
         dataclass fields (a test compares this with the ``__init__`` made object, so a new field cannot be missed);
         the class has no ``__post_init__``.
@@ -189,6 +202,8 @@ class Webhook(Node):
             hook.authorization_type = record.authorization_type
             hook.created_at = record.created_at
             hook.updated_at = record.updated_at
+            hook.created_by = record.created_by
+            hook.updated_by = record.updated_by
             hook.event_types = event_types
             hook.delivery_statuses = delivery_statuses
             hooks.append(hook)
@@ -227,12 +242,21 @@ class FileValue:
     content_type: str | None = strawberry.field(description="Its media type, e.g. `application/pdf`.")
     size: int | None = strawberry.field(description="Its size in bytes.")
     description: str | None = strawberry.field(description="The description given with the file.")
+    updated_at: datetime | None = strawberry.field(
+        default=None, description="When the file last changed, as given with it (`FileInput.updatedAt`)."
+    )
 
     @classmethod
     def from_record(cls, record: FileValueRecord | None) -> FileValue | None:
         if record is None:
             return None
-        return cls(name=record.name, content_type=record.content_type, size=record.size, description=record.description)
+        return cls(
+            name=record.name,
+            content_type=record.content_type,
+            size=record.size,
+            description=record.description,
+            updated_at=record.updated_at,
+        )
 
 
 @strawberry.type(description="One process data value of a request.")
