@@ -12,7 +12,10 @@ What it serves (providers.md §5):
 
 Any other key, or none, is 401 ``{"message": "Invalid or missing authentication"}``.
 
-Options: none.
+Options: ``POST /_control/options {"auco.empty_company": true}`` empties the company's webhook list at the
+simulator's next request (then the option is spent), as a company that never configured a webhook reads: a
+``webhooks`` list of none [stand-in: how such a company reads is not published; the legacy ``webhook`` is ``""``].
+Its first PUT must then hold the ``default`` webhook, like every other [doc].
 
 Seed: the company of the "Query company" example of Auco's API docs, with its ``default`` webhook plus a second
 webhook ``Billing`` as in the "Creating multiple webhooks" example.
@@ -49,6 +52,7 @@ PRIVATE_KEY = "prk_sandbox"
 
 UNAUTHENTICATED = "Invalid or missing authentication"  # [doc]
 MISSING_DEFAULT = "Missing the 'default' webhook"  # [doc]
+EMPTY_OPTION = "auco.empty_company"
 
 _HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _WHITE = frozenset({"#fff", "#ffffff"})
@@ -197,13 +201,21 @@ class AucoSimulator:
 
         return lambda handler: endpoint(handler, authorize=authorize)
 
+    def _emptied_if_asked(self) -> None:
+        if self.control.options.pop(EMPTY_OPTION, False):
+            self.state.company["webhooks"] = []
+            self.state.company["webhook"] = ""
+            self.state.company["webhookHeader"] = {}
+
     async def get_company(self, request: Request) -> Response:
+        self._emptied_if_asked()
         return json_response(self.state.company)
 
     async def put_company(self, request: Request) -> Response:
         body = parse_json(await request.body(), lambda: BadRequest("The request body is not valid JSON"))  # stand-in
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object")  # stand-in message
+        self._emptied_if_asked()
         updated = _updated_company(self.state.company, body)
         # One assignment, no await between reading the current company and writing the new one: a PUT is atomic.
         self.state.company = updated

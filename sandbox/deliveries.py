@@ -10,7 +10,8 @@ outcome is recorded, a failure never reaches the request that caused it):
   body))`` with each webhook's own Secret; a webhook without a Secret gets no signature header.
 - **Dixa** [doc]: ``/_control/emit {"target": "dixa", "event": "ConversationCreated", "data": {...}}`` delivers the
   documented envelope to every enabled subscription of that event, with its ``headers`` (authorization, custom) and
-  ``X-DIXA-SIGNATURE: t=<ms>,v1=hex(HMAC-SHA256(hex-decoded secretKey, "<t>." + body))``. The outcome is recorded
+  ``X-DIXA-SIGNATURE: t=<ms>,v1=hex(HMAC-SHA256(secretKey, "<t>." + body))``, each subscription's own secretKey
+  used as its UTF-8 bytes. The outcome is recorded
   in the subscription's delivery status and delivery log, which the Dixa API then answers.
 - **Auco** [doc]: ``/_control/emit {"target": "auco", "event": "document.FINISH" | "package.SIGNED_PACKAGE", ...}``
   delivers a document or package notification (``status`` from the event name, other fields from ``data``) to every
@@ -103,6 +104,12 @@ def sign_uipath(secret: str, body: bytes) -> str:
 
 def sign_dixa(secret_key_hex: str, body: bytes, timestamp_ms: int) -> str:
     mac = hmac.new(bytes.fromhex(secret_key_hex), f"{timestamp_ms}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp_ms},v1={mac}"
+
+
+def sign_dixa_subscription(secret_key: str, body: bytes, timestamp_ms: int) -> str:
+    """A delivery's signature under a subscription's own ``secretKey``, used as its UTF-8 bytes."""
+    mac = hmac.new(secret_key.encode(), f"{timestamp_ms}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp_ms},v1={mac}"
 
 
@@ -268,7 +275,8 @@ class Deliveries:
             )
             headers = {
                 **subscription.headers(),
-                "X-DIXA-SIGNATURE": sign_dixa(subscription.secret_key, body, int(now * 1000)),
+                "X-DIXA-SIGNATURE": sign_dixa_subscription(subscription.secret_key, body, int(now * 1000)),
+                "X-DIXA-SUBSCRIPTION-ID": subscription.id,  # [doc] "Headers and authentication"
             }
             records.append(
                 self.send("dixa", event, subscription.url, body, headers, self._dixa_recorder(subscription.id, body))

@@ -4,10 +4,14 @@ Wire formats: providers.md §3. DRUID runs on ASP.NET Boilerplate (ABP), so ever
 ``{"result", "targetUrl", "success", "error", "unAuthorizedRequest", "__abp"}``. Routes, relative to ``/druid``:
 
 - ``POST /api/services/app/WebAPIService/ExternalAuthenticate`` ``{"userNameOrEmailAddress", "password", "tenant"}``:
-  only ``sandbox`` / ``sandbox`` / ``Documentation`` succeeds; the access token lives 1800 s on the control clock.
-- ``POST /api/Druid/{botId}/StartFlow``, ``/StartFlowBulk``, ``/MediatelAgentConnected``, ``/UiPathAttended``:
-  ``Authorization: Bearer <token>``, either an issued access token or the permanent token ``sandbox-druid-token``.
-  Only bot ``bot-1`` exists.
+  only ``sandbox`` / ``sandbox`` / ``Documentation`` succeeds; the access token lives 1800 s on the control clock. A
+  refused login is 400 with ``error`` a string naming the bad tenant, user or password [doc: a string; the wording
+  is ours, stand-in], never the password itself.
+- ``POST /api/Druid/{botId}/StartFlow``, ``/StartFlowBulk`` [doc], ``/MediatelAgentConnected``, ``/UiPathAttended``
+  [stand-in: named by the document, paths and bodies ours]: ``Authorization: Bearer <token>``, either an issued
+  access token or the permanent token ``sandbox-druid-token``. Only bot ``bot-1`` exists.
+- Any other path is 404, which DRUID documents as "the syntax of the call is incorrect" [doc]; the body is the ABP
+  envelope with that reason as ``error`` [stand-in].
 
 Option (``POST /_control/options``): ``druid.permanent_token_revoked: true`` makes the permanent token answer 401,
 as a revoked one does.
@@ -103,6 +107,26 @@ def error_envelope(
     }
 
 
+#: [doc] what a 404 means on DRUID.
+SYNTAX_INCORRECT = "The syntax of the call is incorrect"
+
+
+def string_error(status: int, message: str) -> SimulatorError:
+    """An ABP envelope whose ``error`` is a plain string, as the document shows DRUID's login refusals [doc]."""
+
+    class _StringError(SimulatorError):
+        def body(self) -> Any:
+            return {**error_envelope(status, message), "error": message}
+
+    return _StringError(message, status=status)
+
+
+def route_error(status: int) -> Any:
+    """The answer to a path no route matches (404 [doc: "the syntax of the call is incorrect"]) or a wrong method."""
+    message = SYNTAX_INCORRECT if status == 404 else "The HTTP method is not allowed for this call"
+    return {**error_envelope(status, message), "error": message}
+
+
 def error_body(status: int) -> Any:
     """DRUID's error body for a status injected by a fault."""
     if status == 401:
@@ -178,14 +202,14 @@ class DruidState(SimulatorState):
 
     def authenticate(self, user: str, password: str, tenant: str | None) -> tuple[str, str]:
         """Issue an access token (and its encrypted twin) for the sandbox user, or fail as ABP's login does."""
-        if tenant and tenant.lower() != TENANT.lower():
-            # ABP resolves the tenant before the user; its message names the tenant, never the password.
-            raise AbpError(500, f"There is no tenant defined with name {tenant}")
-        # Without a tenant ABP logs in to the host, which has no sandbox user: the login fails below.
-        valid_user = same_secret(user, USERNAME)
-        valid_password = same_secret(password, PASSWORD)
-        if not (tenant and valid_user and valid_password):
-            raise AbpError(500, "Login failed!", "Invalid user name or password")
+        # [doc] a refused login answers a string naming what is wrong: the tenant, the user or the password (never
+        # the password itself). 400 and the wording are stand-ins.
+        if not tenant or tenant.lower() != TENANT.lower():
+            raise string_error(400, f"Invalid tenant: '{tenant or ''}'")
+        if not same_secret(user, USERNAME):
+            raise string_error(400, f"Invalid user name: '{user}'")
+        if not same_secret(password, PASSWORD):
+            raise string_error(400, f"Invalid password for user '{user}'")
         # stand-in: real tokens are JWTs and the encrypted one an AES form of it; ours are opaque random strings.
         token = secrets.token_urlsafe(32)
         self.tokens[token] = self.clock.now() + TOKEN_LIFETIME_S
@@ -364,4 +388,4 @@ def create_app(control: Control) -> Starlette:
         Route("/api/Druid/{botId}/UiPathAttended", endpoint(signal_endpoint("UiPathAttended")), methods=["POST"]),
     ]
     # The state is at app.state.druid for tests and a later events hook-up; the HTTP API stays the contract.
-    return simulator_app("druid", state, control, routes)
+    return simulator_app("druid", state, control, routes, route_error=route_error)

@@ -14,8 +14,8 @@ import pytest
 from gateway.domain.records import WebhookAuthorization, WebhookFilter, WebhookSpec
 from gateway.errors import BadUserInput, NotFound, UpstreamError, UpstreamTimeout
 from gateway.providers.auco.adapter import AucoAdapter, lock_name, new_webhook_id
-from tests.conftest import Sandbox
-from tests.providers.conftest import MakeAdapter
+from tests.support.adapters import MakeAdapter
+from tests.support.sandbox import Sandbox
 
 GET = "GET /v1.5/ext/company"
 PUT = "PUT /v1.5/ext/company"
@@ -71,8 +71,13 @@ async def test_list_answers_the_company_webhooks_without_header_values(auco: Auc
         ("default", "Webhook principal"),
         ("Billing", "Billing notifications"),
     ]
+    default, billing = records
+    # Only default receives every notification [doc]; Billing only those of documents that list it.
+    assert (default.subscribe_to_all_events, default.events, default.enabled) == (True, (), True)
+    assert (billing.subscribe_to_all_events, billing.enabled) == (False, True)
+    assert "document.FINISH" in billing.events
+    assert "package.SIGNED_PACKAGE" in billing.events
     for record in records:
-        assert (record.subscribe_to_all_events, record.events, record.enabled) == (True, (), True)
         assert (record.authorization_type, record.has_secret) == ("HEADER", False)
     assert "sandbox-auco-token" not in repr(records) + repr(auco)
 
@@ -145,7 +150,8 @@ async def test_create_on_an_existing_id_is_refused_without_a_put(auco: AucoAdapt
 @pytest.mark.parametrize(
     "spec",
     [
-        WebhookSpec(url="https://hooks.example.com/x", subscribe_to_all_events=False),
+        WebhookSpec(url="https://hooks.example.com/x", provider_id="x", subscribe_to_all_events=True),
+        WebhookSpec(url="https://hooks.example.com/x", provider_id="default", subscribe_to_all_events=False),
         WebhookSpec(url="https://hooks.example.com/x", authorization=WebhookAuthorization(type="TOKEN", token="t")),
         WebhookSpec(name="no url"),
     ],
@@ -264,3 +270,40 @@ def test_new_ids_are_slugs_with_a_random_suffix() -> None:
     assert new_webhook_id("Ñandú  Alerts").startswith("and-alerts-")
     assert new_webhook_id(None).startswith("webhook-")
     assert new_webhook_id("x") != new_webhook_id("x")
+
+
+# --- a company with no webhooks -----------------------------------------------------------------------------------
+
+
+def empty_the_company(sandbox: Sandbox) -> None:
+    httpx.post(f"{sandbox.url}/_control/options", json={"auco.empty_company": True}).raise_for_status()
+
+
+async def test_the_sandbox_can_start_a_company_with_no_webhooks(auco: AucoAdapter, sandbox: Sandbox) -> None:
+    empty_the_company(sandbox)
+    assert await auco.list_webhooks(WebhookFilter()) == []
+    assert raw_webhooks(sandbox) == {}
+
+
+async def test_the_first_webhook_of_an_empty_company_is_created_as_default(auco: AucoAdapter, sandbox: Sandbox) -> None:
+    empty_the_company(sandbox)
+    record = await auco.create_webhook(WebhookSpec(url="https://hooks.example.com/first", name="First"))
+    assert (record.provider_id, record.name, record.subscribe_to_all_events) == ("default", "First", True)
+    assert list(raw_webhooks(sandbox)) == ["default"]
+    second = await auco.create_webhook(WebhookSpec(url="https://hooks.example.com/second", name="Second"))
+    assert second.provider_id != "default"
+    assert second.subscribe_to_all_events is False
+    assert list(raw_webhooks(sandbox)) == ["default", second.provider_id]
+
+
+async def test_another_id_first_on_an_empty_company_is_a_coded_error_that_says_how(
+    auco: AucoAdapter, sandbox: Sandbox
+) -> None:
+    empty_the_company(sandbox)
+    with pytest.raises(BadUserInput) as caught:
+        await auco.create_webhook(WebhookSpec(url="https://hooks.example.com/x", provider_id="Billing"))
+    extensions = caught.value.extensions
+    assert (extensions["field"], extensions["reason"]) == ("providerId", "DEFAULT_WEBHOOK_REQUIRED")
+    assert 'providerId: "default"' in str(caught.value)
+    assert sandbox.calls()["auco"] == {GET: 1}  # nothing was written
+    assert raw_webhooks(sandbox) == {}

@@ -32,6 +32,7 @@ SUBSCRIPTION_FIELDS = {
     "createdBy",
     "updatedAt",
     "updatedBy",
+    "filters",
 }
 
 
@@ -102,7 +103,9 @@ async def test_list_answers_the_dashboard_integration_seed(client: httpx.AsyncCl
     assert set(subscription) == SUBSCRIPTION_FIELDS
     assert subscription["id"] == DASHBOARD_ID
     assert subscription["name"] == "Dashboard Integration"
-    assert subscription["secretKey"] == "73616e64626f78"
+    # The seed's own key; as UTF-8 it is the sandbox source's configured key (hex "73616e64626f78").
+    assert subscription["secretKey"] == "sandbox"
+    assert subscription["secretKey"].encode() == bytes.fromhex("73616e64626f78")
     assert subscription["enabled"] is True
     assert subscription["headers"]["Authorization"].startswith("Bearer ")
     assert "ConversationCreated" in subscription["subscribedEvents"]
@@ -140,13 +143,16 @@ async def test_create_answers_201_with_the_documented_fields_stamped_by_the_cloc
     assert uuid.UUID(data["id"])
     assert data["subscribedEvents"] == ["ConversationCreated", "ConversationClosed"]
     assert data["headers"] == {"X-Team": "support"}  # NoAuth adds no Authorization header.
-    assert data["secretKey"] == "73616e64626f78"
+    # Every subscription has its own key [doc].
+    assert len(data["secretKey"]) == 64
+    assert data["secretKey"] != "sandbox"
+    assert data["secretKey"] != (await create(client))["secretKey"]
     assert data["enabled"] is True
     assert data["createdAt"] == data["updatedAt"]
     assert abs(seconds(data["createdAt"]) - control.clock.now()) < 5
     assert data["createdBy"] == data["updatedBy"]
     listed = (await client.get(HOOKS, headers=AUTH)).json()["data"]
-    assert [item["id"] for item in listed] == [DASHBOARD_ID, data["id"]]
+    assert [item["id"] for item in listed][:2] == [DASHBOARD_ID, data["id"]]
 
 
 @pytest.mark.parametrize(
@@ -174,7 +180,6 @@ async def test_authorization_is_folded_into_the_authorization_header(
         {"name": ""},
         {"url": None},
         {"url": "not a url"},
-        {"authorization": None},
         {"authorization": {"_type": "OAuth"}},
         {"authorization": {"_type": "BasicAuth", "username": "ada"}},
         {"authorization": {"_type": "TokenAuth"}},
@@ -190,6 +195,14 @@ async def test_invalid_create_body_is_400_and_creates_nothing(
     body = {key: value for key, value in new_body(**change).items() if value is not None}
     assert_message(await client.post(HOOKS, json=body, headers=AUTH), 400, "Invalid value in request")
     assert len((await client.get(HOOKS, headers=AUTH)).json()["data"]) == 1
+
+
+async def test_a_create_with_only_name_and_url_defaults_to_no_authorization(client: httpx.AsyncClient) -> None:
+    """name and url are the only required fields: what the document's example and published clients send."""
+    response = await client.post(HOOKS, json={"name": "Minimal", "url": "https://example.com/hook"}, headers=AUTH)
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    assert (data["headers"], data["subscribedEvents"], data["enabled"]) == ({}, [], True)
 
 
 async def test_body_that_is_not_a_json_object_is_400(client: httpx.AsyncClient) -> None:

@@ -81,19 +81,27 @@ async def test_each_login_issues_a_distinct_working_token(client: httpx.AsyncCli
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"password": "Sandbox"}, "Login failed!"),
-        ({"userNameOrEmailAddress": "admin"}, "Login failed!"),
-        ({"tenant": None}, "Login failed!"),
-        ({"tenant": "Other"}, "There is no tenant defined with name Other"),
+        ({"password": "Sandbox"}, "Invalid password for user 'sandbox'"),
+        ({"userNameOrEmailAddress": "admin"}, "Invalid user name: 'admin'"),
+        ({"tenant": None}, "Invalid tenant: ''"),
+        ({"tenant": "Other"}, "Invalid tenant: 'Other'"),
     ],
 )
-async def test_wrong_credentials_fail_like_abp_without_echoing_the_password(
+async def test_wrong_credentials_answer_a_string_naming_what_is_wrong_never_the_password(
     client: httpx.AsyncClient, change: dict[str, Any], message: str
 ) -> None:
+    """[doc] the login error is a string naming the bad tenant, user or password."""
     response = await client.post(AUTH, json={**CREDENTIALS, **change})
-    error = abp_error(response, 500)
-    assert error["message"] == message
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["success"], body["error"]) == (False, message)
     assert "Sandbox" not in response.text
+
+
+async def test_an_unknown_path_is_404_the_syntax_of_the_call_is_incorrect(client: httpx.AsyncClient) -> None:
+    response = await client.post("/druid/api/Druid/bot-1/NoSuchCall", json={})
+    assert response.status_code == 404
+    assert response.json()["error"] == "The syntax of the call is incorrect"
 
 
 @pytest.mark.parametrize(

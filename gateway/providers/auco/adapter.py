@@ -5,8 +5,14 @@ replaces it whole with the private key. So every read is one GET, and every writ
 whole list, serialised per Auco account by a lock (across replicas when the app passes the store's lock; an
 in-process lock otherwise) so that two concurrent writes never lose one another's change.
 
-Auco webhooks have no events and no enabled flag: each receives every notification, so records say
-``subscribe_to_all_events=True`` and ``events=()``. Auco has no event-type endpoint: the kind's catalogue
+Auco webhooks have no events and no enabled flag. Only ``default`` receives every notification [doc]; another
+webhook receives a document's notifications only when its id was listed as that document was created [doc]. So
+``default`` reads ``subscribe_to_all_events=True`` and ``events=()``, every other webhook
+``subscribe_to_all_events=False`` with the whole catalogue as the types it may receive (for the documents naming it).
+
+A company with no webhooks must get ``default`` first (every list must hold it [doc]): a create without
+``providerId`` there makes ``default``; one with another ``providerId`` is a BAD_USER_INPUT (reason
+``DEFAULT_WEBHOOK_REQUIRED``) saying so. Auco has no event-type endpoint: the kind's catalogue
 (:data:`~gateway.providers.auco.catalogue.CATALOGUE`) is the documented list of document and package statuses.
 """
 
@@ -39,7 +45,7 @@ from gateway.providers.auco.catalogue import CATALOGUE
 from gateway.providers.auco.config import AucoSource
 from gateway.providers.auth import HeaderAuth
 from gateway.providers.base import Adapter
-from gateway.providers.http import UpstreamClient
+from gateway.providers.http import UpstreamClient, UpstreamObserver
 
 COMPANY = "/company"
 #: The webhook Auco requires in every list [doc]; it cannot be deleted.
@@ -49,6 +55,7 @@ DEFAULT_ID = "default"
 LockFactory = Callable[[str], AbstractAsyncContextManager[None]]
 
 _SLUG = re.compile(r"[^a-z0-9]+")
+_CATALOGUE_NAMES: tuple[str, ...] = tuple(name for name, _ in CATALOGUE)
 
 # asyncio locks belong to one event loop; one dict of them per loop, forgotten with the loop.
 _PROCESS_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
@@ -112,6 +119,8 @@ class AucoAdapter(Adapter):
         config: AucoSource,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        observer: UpstreamObserver | None = None,
+        on_write: Callable[[str], None] | None = None,
         lock: LockFactory | None = None,
         **extras: Any,
     ) -> AucoAdapter:
@@ -130,6 +139,8 @@ class AucoAdapter(Adapter):
             config=config,
             auth=HeaderAuth("Authorization", key_for),
             transport=transport,
+            observer=observer,
+            on_write=on_write,
         )
         return cls(name, config, http, lock=lock)
 
@@ -159,15 +170,31 @@ class AucoAdapter(Adapter):
     # -- writes: read-modify-write of the whole list, under the account's lock -------------------------------------
 
     async def create_webhook(self, spec: WebhookSpec) -> WebhookRecord:
-        self._check(spec)
         if spec.url is UNSET:
             raise BadUserInput("an Auco webhook needs a url", field="url", source=self.name, provider=self.kind)
         name = spec.name if isinstance(spec.name, str) else None
-        new_id = spec.provider_id if spec.provider_id is not UNSET else new_webhook_id(name)
-        if not new_id.strip():
+        chosen = spec.provider_id if spec.provider_id is not UNSET else None
+        if chosen is not None and not chosen.strip():
             raise BadUserInput("providerId cannot be empty", field="providerId", source=self.name, provider=self.kind)
+        self._check(spec, chosen)  # all that can be checked before the list is read
+        # The id is settled under the lock, once the list is read: the first webhook of a company is ``default``.
+        made: list[str] = []
 
         def change(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            has_default = any(item.get("id") == DEFAULT_ID for item in items)
+            if not has_default and chosen not in (None, DEFAULT_ID):
+                raise BadUserInput(
+                    f"source '{self.name}' has no '{DEFAULT_ID}' webhook yet, and Auco requires it in every list: "
+                    f'create it first (leave providerId out, or pass providerId: "{DEFAULT_ID}"), then '
+                    f"'{chosen}'",
+                    field="providerId",
+                    source=self.name,
+                    provider=self.kind,
+                    reason="DEFAULT_WEBHOOK_REQUIRED",
+                )
+            new_id = chosen if chosen is not None else (new_webhook_id(name) if has_default else DEFAULT_ID)
+            self._check(spec, new_id)
+            made.append(new_id)
             if any(item.get("id") == new_id for item in items):
                 raise BadUserInput(
                     f"source '{self.name}' already has a webhook '{new_id}'",
@@ -177,10 +204,11 @@ class AucoAdapter(Adapter):
                 )
             return [*items, self._apply({"id": new_id}, spec)]
 
-        return self._written(await self._write(change), new_id)
+        items = await self._write(change)
+        return self._written(items, made[-1])
 
     async def update_webhook(self, provider_id: str, spec: WebhookSpec) -> WebhookRecord:
-        self._check(spec)
+        self._check(spec, provider_id)
         if spec.provider_id is not UNSET and spec.provider_id != provider_id:
             raise BadUserInput(
                 "an Auco webhook's id cannot be changed: create a new one and delete this one",
@@ -250,10 +278,14 @@ class AucoAdapter(Adapter):
             raise self._unexpected("the webhook list without the webhook just written")
         return record
 
-    def _check(self, spec: WebhookSpec) -> None:
-        if spec.subscribe_to_all_events is False:
+    def _check(self, spec: WebhookSpec, provider_id: str | None) -> None:
+        """What Auco cannot store; ``provider_id`` None: not settled yet (its routing is checked once it is)."""
+        every = spec.subscribe_to_all_events
+        if provider_id is not None and every is not UNSET and every is not (provider_id == DEFAULT_ID):
             raise BadUserInput(
-                "Auco webhooks always receive every event: subscribeToAllEvents cannot be false",
+                f"on Auco only the '{DEFAULT_ID}' webhook receives every notification; another webhook receives a "
+                "document's notifications when its id is listed as the document is created: subscribeToAllEvents "
+                f"is {'true' if provider_id == DEFAULT_ID else 'false'} for '{provider_id}'",
                 field="subscribeToAllEvents",
                 source=self.name,
                 provider=self.kind,
@@ -305,8 +337,9 @@ class AucoAdapter(Adapter):
             provider_id=hook_id,
             url=url if isinstance(url, str) else "",
             enabled=True,
-            subscribe_to_all_events=True,
-            events=(),
+            # Only default gets every notification [doc]; others only those of documents that list them [doc].
+            subscribe_to_all_events=hook_id == DEFAULT_ID,
+            events=() if hook_id == DEFAULT_ID else _CATALOGUE_NAMES,
             name=description if isinstance(description, str) else None,
             has_secret=False,
             authorization_type="HEADER" if has_header else "NONE",

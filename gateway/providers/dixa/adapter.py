@@ -6,14 +6,21 @@ either: the 32 documented events are the kind's catalogue (:data:`~gateway.provi
 
 Credentials for deliveries are write-only. Dixa answers them folded into ``headers.Authorization`` ("Basic ..." or
 "Bearer ..."); the record keeps only which kind it is, never the value, and ``secretKey`` becomes ``has_secret``.
+
+Every subscription has its own ``secretKey``, which signs its deliveries. The adapter learns them from Dixa's
+answers (a full list replaces the source's keys; a create, read or patch sets one; a delete forgets one) and keeps
+them in the store (``Store.verification_keys*``, the ``verification_keys`` collaborator the runtime passes), where
+``POST /hooks/{source}`` reads them. A key never enters a record, a log line or an error; a store that fails to keep
+one costs a warning, not the read or write that brought it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -38,9 +45,20 @@ from gateway.providers.auth import HeaderAuth
 from gateway.providers.base import Adapter
 from gateway.providers.dixa.catalogue import CATALOGUE, EVENTS
 from gateway.providers.dixa.config import DixaSource
-from gateway.providers.http import UpstreamClient, next_page
+from gateway.providers.http import UpstreamClient, UpstreamObserver, next_page
 
 WEBHOOKS = "/v1/webhooks"
+
+log = logging.getLogger("hookgate.providers.dixa")
+
+
+class KeyBook(Protocol):
+    """Where the subscriptions' secret keys are kept: the store's verification-key API (gateway/store/base.py)."""
+
+    async def verification_keys_set(self, source: str, keys: Mapping[str, str], *, replace: bool = False) -> None: ...
+
+    async def verification_key_delete(self, source: str, key_id: str) -> None: ...
+
 
 _EVENT_SET = frozenset(EVENTS)
 
@@ -66,6 +84,10 @@ def authorization_type(headers: Any) -> str:
         return "NONE"
     scheme = value.split(" ", 1)[0].lower()
     return {"basic": "BASIC", "bearer": "TOKEN"}.get(scheme, "HEADER")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _payload(value: Any) -> Any:
@@ -106,17 +128,40 @@ class DixaAdapter(Adapter):
     )
     config: DixaSource
 
+    def __init__(
+        self, name: str, config: DixaSource, http: UpstreamClient, *, verification_keys: KeyBook | None = None
+    ) -> None:
+        super().__init__(name, config, http)
+        self._keys = verification_keys
+
     @classmethod
     def create(
-        cls, name: str, config: DixaSource, *, transport: httpx.AsyncBaseTransport | None = None, **extras: Any
+        cls,
+        name: str,
+        config: DixaSource,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: UpstreamObserver | None = None,
+        on_write: Callable[[str], None] | None = None,
+        verification_keys: KeyBook | None = None,
+        **extras: Any,
     ) -> DixaAdapter:
-        """Build the adapter and its client. ``extras`` (a lock factory...) are for other kinds and are ignored."""
+        """Build the adapter and its client. ``verification_keys``: where learned secret keys are kept (the store);
+        other ``extras`` (a lock factory...) are for other kinds and are ignored."""
         key = config.api_key
         # The bare key, no scheme [doc]: Dixa refuses "Bearer <key>" like a wrong key. Errors are {"message"} [doc],
         # which the default error text reads.
         auth = HeaderAuth("Authorization", lambda _: key.get_secret_value())
-        http = UpstreamClient(source=name, provider=cls.kind, config=config, auth=auth, transport=transport)
-        return cls(name, config, http)
+        http = UpstreamClient(
+            source=name,
+            provider=cls.kind,
+            config=config,
+            auth=auth,
+            transport=transport,
+            observer=observer,
+            on_write=on_write,
+        )
+        return cls(name, config, http, verification_keys=verification_keys)
 
     # -- reads ----------------------------------------------------------------------------------------------------
 
@@ -132,6 +177,7 @@ class DixaAdapter(Adapter):
         while isinstance(body, dict) and isinstance(meta := body.get("meta"), dict) and meta.get("next"):
             body = await self.http.json("GET", self._checked_link(str(meta["next"]), seen), read=True)
             items.extend(self._data_list(body, "subscriptions"))
+        await self._learn(items, replace=True)
         records = [self._record(item) for item in items]
         return [record for record in records if record is not None and filter.matches(record)]
 
@@ -206,7 +252,7 @@ class DixaAdapter(Adapter):
         body.setdefault("authorization", {"_type": "NoAuth"})  # required by Dixa [doc]
         body.setdefault("events", [])
         body.setdefault("enabled", True)
-        return self._written(await self.http.json("POST", WEBHOOKS, read=False, json=body))
+        return await self._written(await self.http.json("POST", WEBHOOKS, read=False, json=body))
 
     async def update_webhook(self, provider_id: str, spec: WebhookSpec) -> WebhookRecord:
         path = f"{WEBHOOKS}/{self._id_or_not_found(provider_id)}"
@@ -225,10 +271,34 @@ class DixaAdapter(Adapter):
                 if isinstance(k, str) and isinstance(v, str) and k.lower() != "authorization"
             }
         body = self._body(spec, current_headers=current_headers)
-        return self._written(await self.http.json("PATCH", path, read=False, json=body))
+        return await self._written(await self.http.json("PATCH", path, read=False, json=body))
 
     async def delete_webhook(self, provider_id: str) -> None:
-        await self.http.request("DELETE", f"{WEBHOOKS}/{self._id_or_not_found(provider_id)}", read=False)
+        cid = self._id_or_not_found(provider_id)
+        await self.http.request("DELETE", f"{WEBHOOKS}/{cid}", read=False)
+        if self._keys is not None:
+            try:
+                await self._keys.verification_key_delete(self.name, cid)
+            except Exception as exc:  # the subscription is gone; a key left behind is dropped by the next list
+                log.warning(
+                    "source %s: forgetting a deleted subscription's key failed: %s", self.name, type(exc).__name__
+                )
+
+    async def _learn(self, items: Sequence[Mapping[str, Any]], *, replace: bool = False) -> None:
+        """Keep the ``secretKey`` of each subscription in ``items`` (``replace``: they are all there are)."""
+        if self._keys is None:
+            return
+        keys = {
+            item["id"]: key
+            for item in items
+            if isinstance(item.get("id"), str) and isinstance(key := item.get("secretKey"), str) and key
+        }
+        if not keys and not replace:
+            return
+        try:
+            await self._keys.verification_keys_set(self.name, keys, replace=replace)
+        except Exception as exc:  # never the key, never the failure of the read that brought it
+            log.warning("source %s: keeping subscriptions' secret keys failed: %s", self.name, type(exc).__name__)
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
@@ -278,7 +348,10 @@ class DixaAdapter(Adapter):
         except NotFound:
             return None
         data = body.get("data") if isinstance(body, dict) else None
-        return self._record(data) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return None
+        await self._learn([data])
+        return self._record(data)
 
     def _id_or_not_found(self, provider_id: str) -> str:
         cid = subscription_id(provider_id)
@@ -302,8 +375,10 @@ class DixaAdapter(Adapter):
             raise self._unexpected("a subscription")
         return data
 
-    def _written(self, body: Any) -> WebhookRecord:
-        record = self._record(self._data(body))
+    async def _written(self, body: Any) -> WebhookRecord:
+        data = self._data(body)
+        await self._learn([data])
+        record = self._record(data)
         assert record is not None  # _data checked it
         return record
 
@@ -327,6 +402,8 @@ class DixaAdapter(Adapter):
             authorization_type=authorization_type(item.get("headers")),
             created_at=parse_instant(item.get("createdAt")),
             updated_at=parse_instant(item.get("updatedAt")),
+            created_by=_text(item.get("createdBy")),
+            updated_by=_text(item.get("updatedBy")),
         )
 
     def _unexpected(self, what: str) -> UpstreamError:

@@ -8,7 +8,12 @@ stand-in for the conversation endpoints]; the adapter returns ``result`` and tur
   WebAPIService/ExternalAuthenticate`` [doc], shared by concurrent calls, refreshed before expiry, and on a 401
   refreshed once with the call retried once (:class:`~gateway.providers.auth.RefreshingTokenAuth`).
 - ``POST {endpoints_url}/api/Druid/{botId}/StartFlow`` and ``/StartFlowBulk`` [doc]; ``/MediatelAgentConnected``
-  and ``/UiPathAttended`` [doc: names only; path and body stand-in]. Writes: sent exactly once.
+  and ``/UiPathAttended`` [stand-in: the document names them, not their paths or bodies]. Writes: sent exactly once.
+  The document names three endpoints (ExternalAuthenticate, StartFlow, StartFlowBulk); every other call here is
+  our invention and marked [stand-in] where it is made.
+- Errors: a refused login is documented as a string naming the bad tenant, user or password [doc]; it is read as
+  ``error`` (a string, or ABP's object [likely]) and shown to the user. A 404 is documented as "the syntax of the
+  call is incorrect" [doc]: it means a wrong path or body, never a missing object, so it is UPSTREAM_ERROR saying so.
 
 StartFlow bodies are checked here before any call, so that a caller's mistake names the field and costs no
 upstream call (and, for a bulk start, no partial start).
@@ -16,8 +21,8 @@ upstream call (and, for a bulk start, no partial start).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 import httpx
@@ -26,16 +31,14 @@ import orjson
 from gateway.domain.records import JSON, Capability, ProbeResult
 from gateway.errors import (
     BadUserInput,
-    CircuitOpen,
     HookgateError,
+    NotFound,
     UpstreamError,
-    UpstreamTimeout,
-    UpstreamUnavailable,
 )
 from gateway.providers.auth import NO_RETRY_ON_401, HeaderAuth, RefreshingTokenAuth
-from gateway.providers.base import Adapter
+from gateway.providers.base import Adapter, probe_failure
 from gateway.providers.druid.config import DruidSource
-from gateway.providers.http import UpstreamClient, default_error_text
+from gateway.providers.http import UpstreamClient, UpstreamObserver, default_error_text
 
 AUTHENTICATE_PATH = "/api/services/app/WebAPIService/ExternalAuthenticate"
 #: [doc] "The access token is valid 1800 s"; used when the answer has no ``expireInSeconds`` [likely ABP].
@@ -51,7 +54,7 @@ START_FLOW_FIELDS: tuple[str, ...] = (
     "flowId",
     "conversationLanguage",
 )
-JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+JSON_HEADERS: Final = {"content-type": "application/json", "accept": "application/json"}
 #: Statuses of a probe's call that are an answer, not a failure to retry.
 REACHED: tuple[int, ...] = tuple(status for status in range(200, 500) if status != 429)
 #: ...and of its login: ABP answers a refused login with 500 [likely ABP: UserFriendlyException], which must be read,
@@ -70,7 +73,13 @@ def abp_error_text(response: httpx.Response) -> str | None:
 
 
 def _abp_message(body: Any) -> str | None:
+    """The reason in a DRUID error answer: ``error`` as a string [doc: the login's refusal], ABP's ErrorInfo object
+    [likely], or a body that is only a JSON string; None when there is none."""
+    if isinstance(body, str):
+        return body.strip()[:500] or None
     error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        return error.strip()[:500] or None
     if not isinstance(error, dict):
         return None
     message = str(error.get("message") or "").strip()
@@ -137,6 +146,8 @@ class DruidAdapter(Adapter):
         config: DruidSource,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        observer: UpstreamObserver | None = None,
+        on_write: Callable[[str], None] | None = None,
         **extras: Any,
     ) -> DruidAdapter:
         http = UpstreamClient(
@@ -146,6 +157,8 @@ class DruidAdapter(Adapter):
             base_url=config.endpoints_url,
             transport=transport,
             error_text=abp_error_text,
+            observer=observer,
+            on_write=on_write,
         )
         adapter = cls(name, config, http)
         http.classify = adapter._classify
@@ -181,7 +194,8 @@ class DruidAdapter(Adapter):
         try:
             answer = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            answer = None
+            # A bare text reason is still the reason [likely: the document shows the error as a string].
+            answer = response.content.decode("utf-8", "replace") if response.content else None
         answer_dict: dict[str, Any] = answer if isinstance(answer, dict) else {}
         raw_result = answer_dict.get("result")
         result: dict[str, Any] = raw_result if isinstance(raw_result, dict) else {}
@@ -203,6 +217,16 @@ class DruidAdapter(Adapter):
         )
 
     def _classify(self, response: httpx.Response) -> HookgateError | None:
+        if response.status_code == 404:
+            # [doc] DRUID answers 404 when "the syntax of the call is incorrect": a wrong path or body, not a missing
+            # object, so NOT_FOUND would hide a misconfigured endpoints_url or a renamed route.
+            said = abp_error_text(response)
+            return UpstreamError(
+                f"source '{self.name}' refused the call's path or syntax (DRUID answers 404 when the syntax of the "
+                "call is incorrect: check endpoints_url, base_url and the bot id)" + (f": {said}" if said else ""),
+                status=404,
+                **self._ctx(),
+            )
         if response.status_code == 401:
             # A write's 401 is not retried (see _post): the token it used is dropped, and the call is reported.
             how = "its configured token" if self.config.token is not None else "the gateway's token"
@@ -269,6 +293,7 @@ class DruidAdapter(Adapter):
                 **self._ctx(),
             )
         bot = self._bot(bot_id)
+        # [stand-in] path and body: the document names these two endpoints only.
         return await self._post(bot, signal, {} if data is None else data)
 
     def _input_error(self, operation: str, exc: BadUserInput) -> BadUserInput:
@@ -315,12 +340,14 @@ class DruidAdapter(Adapter):
                 # A fresh login proves the portal and the credentials; the token is not kept.
                 url, kwargs = self._login()
                 response = await self.http.request("POST", url, read=True, ok=LOGIN_ANSWERED, **kwargs)
+                if response.status_code == 404:  # the portal answers, but base_url does not lead to the login
+                    raise NotFound(f"source '{self.name}' found no login call (HTTP 404)", status=404)
                 self._token_from(response)
             # Any answer but a 5xx means the endpoints host is up; none of its routes takes a GET.
+            # [stand-in] a GET of the endpoints' root: the document names no read-only call.
             await self.http.request("GET", "/", read=True, ok=REACHED, auth=None)
         except HookgateError as exc:
-            unreachable = isinstance(exc, UpstreamUnavailable | UpstreamTimeout | CircuitOpen)
-            return ProbeResult(reachable=not unreachable, authenticated=False, detail=str(exc))
+            return probe_failure(exc)
         if self.auth is None:
             return ProbeResult(
                 reachable=True,
