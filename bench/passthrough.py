@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from gateway.providers.dixa.catalogue import EVENTS as DIXA_EVENTS
 from gateway.providers.dixa.catalogue import event_group as dixa_group
-from gateway.providers.workflowgen.adapter import ACTION_FIELDS, REQUEST_FIELDS
+from gateway.providers.workflowgen.graphql_reads import ACTION_FIELDS, REQUEST_FIELDS
 from resolvers.common import natural_key
 
 UIPATH_AUTH = {"Authorization": "Bearer sandbox-uipath-token"}

@@ -12,19 +12,17 @@ first, so nothing read before the write is reused): ``completeAction`` answers w
 fails, the write still succeeded: the payload then holds what the gateway knows (the numbers and ids) and the
 response carries the read's error for the payload's field, rather than reporting a failed write.
 
-Delegation (``onBehalfOf``, ``onBehalfOfUserName``) exists where WorkflowGen allows it; ``updateRequestDataset`` and
-``cancelActionAssignment`` have no such fields, so GraphQL validation refuses them, naming the field.
+The checks that need no backend, and the translation into WorkflowGen's field names, are in
+``resolvers/workflow_inputs.py``. Delegation (``onBehalfOf``, ``onBehalfOfUserName``) exists where WorkflowGen
+allows it; ``updateRequestDataset`` and ``cancelActionAssignment`` have no such fields, so GraphQL validation refuses
+them, naming the field.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import math
 import re
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import strawberry
 
@@ -36,7 +34,7 @@ from gateway.errors import BadUserInput, HookgateError, NotFound
 from resolvers.common import choose_source
 from resolvers.mutations import mutation
 from resolvers.workflow import action_address, request_address
-from schema.ids import ascii_number, decode_id
+from resolvers.workflow_inputs import delegation, parameters, process_id, user_id
 from schema.inputs import (
     AssignActionInput,
     CancelActionAssignmentInput,
@@ -44,8 +42,6 @@ from schema.inputs import (
     CancelRequestInput,
     CompleteActionInput,
     CreateRequestInput,
-    FileInput,
-    ParameterInput,
     UpdateRequestDatasetInput,
 )
 from schema.payloads import (
@@ -56,133 +52,6 @@ from schema.payloads import (
     UpdateRequestDatasetPayload,
 )
 from schema.types import WorkflowAction, WorkflowRequest, WorkflowUser, action_id, request_id
-
-#: ParameterInput's value fields: Python name → WorkflowGen's (and the GraphQL input's) name.
-VALUE_FIELDS: Final[dict[str, str]] = {
-    "text_value": "textValue",
-    "numeric_value": "numericValue",
-    "date_time_value": "dateTimeValue",
-    "file_value": "fileValue",
-}
-
-# -- input checks ---------------------------------------------------------------------------------------------------
-
-
-def _wfg_native(value: object, kind: str) -> str | None:
-    """The native part of a WorkflowGen global id [doc: base64 of ``User:1``, ``Request:1``]; None if not one."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        decoded = base64.b64decode(value, validate=True).decode()
-    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text, which b64decode refuses
-        return None
-    prefix, sep, native = decoded.partition(":")
-    return native if sep and prefix == kind and native else None
-
-
-def user_id(value: str, *, field: str, source: str) -> str:
-    """WorkflowGen's id of a user, from the id ``WorkflowUser.id`` shows (WorkflowGen's own global id, base64 of
-    ``User:<n>``) or from a Hookgate global id of type WorkflowUser; BAD_USER_INPUT naming ``field`` otherwise."""
-    if _wfg_native(value, "User") is not None:
-        return value
-    try:
-        gid = decode_id(value, field=field)
-    except BadUserInput:
-        gid = None
-    if gid is not None and gid.type == "WorkflowUser":
-        if gid.source != source:
-            raise BadUserInput(f"{field} belongs to source '{gid.source}', not '{source}'", field=field)
-        if ascii_number(gid.native) is not None:
-            return base64.b64encode(f"User:{gid.native}".encode()).decode()
-        if _wfg_native(gid.native, "User") is not None:
-            return gid.native
-    raise BadUserInput(f"{field}: '{value[:80]}' is not a WorkflowUser id", field=field)
-
-
-def process_id(value: str) -> str:
-    """WorkflowGen's process id (``Process:1`` as text or base64), as WorkflowGen takes it: base64."""
-    native = _wfg_native(value, "Process")
-    if native is None and value.startswith("Process:"):
-        native = value.removeprefix("Process:")
-    if native is None or ascii_number(native) is None:
-        raise BadUserInput(f"processId: '{value[:80]}' is not a WorkflowGen process id", field="processId")
-    return base64.b64encode(f"Process:{native}".encode()).decode()
-
-
-def _file(value: FileInput, where: str) -> dict[str, Any]:
-    if (value.content is None) == (value.url is None):
-        raise BadUserInput(f"{where}: give exactly one of content (base64) and url", field=where)
-    body: dict[str, Any] = {"name": value.name}
-    if value.content_type is not None:
-        body["contentType"] = value.content_type
-    if value.description is not None:
-        body["description"] = value.description
-    if value.updated_at is not None:
-        body["updatedAt"] = _datetime(value.updated_at)  # [doc] FileInput.updatedAt
-    if value.content is not None:
-        try:
-            data = base64.b64decode(value.content, validate=True)
-        except ValueError:  # binascii.Error, and non-ASCII text, which b64decode refuses
-            raise BadUserInput(f"{where}.content is not valid base64", field=f"{where}.content") from None
-        body["content"] = value.content
-        body["size"] = len(data)
-    else:
-        assert value.url is not None
-        if not value.url.startswith("file://"):
-            raise BadUserInput(
-                f"{where}.url must be a file:// path the WorkflowGen server can read", field=f"{where}.url"
-            )
-        body["url"] = value.url
-    return body
-
-
-def _datetime(value: datetime) -> str:
-    # A date-time without an offset is taken as UTC, so that WorkflowGen never reads it in its own time zone.
-    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
-
-
-def parameters(values: Sequence[ParameterInput] | None, *, field: str = "parameters") -> list[dict[str, Any]]:
-    """ParameterInputs as WorkflowGen's parameters: a name and exactly one value each, files checked.
-
-    Whether a name and type match the process data only WorkflowGen knows; it refuses a mismatch by name.
-    """
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for index, parameter in enumerate(values or ()):
-        where = f"{field}[{index}]"
-        given = [attr for attr in VALUE_FIELDS if getattr(parameter, attr) is not None]
-        if len(given) != 1:
-            raise BadUserInput(
-                f"{where} ({parameter.name}): give exactly one of {', '.join(VALUE_FIELDS.values())} "
-                f"(got {len(given)})",
-                field=where,
-            )
-        if parameter.name in seen:
-            raise BadUserInput(f"{where}: parameter {parameter.name} is given more than once", field=where)
-        seen.add(parameter.name)
-        attr = given[0]
-        value: Any = getattr(parameter, attr)
-        if attr == "numeric_value" and not math.isfinite(value):
-            raise BadUserInput(f"{where}.numericValue must be a finite number", field=f"{where}.numericValue")
-        if attr == "date_time_value":
-            value = _datetime(value)
-        elif attr == "file_value":
-            value = _file(value, f"{where}.fileValue")
-        out.append({"name": parameter.name, VALUE_FIELDS[attr]: value})
-    return out
-
-
-def delegation(adapter: Source, on_behalf_of: strawberry.ID | None, user_name: str | None) -> dict[str, Any]:
-    """WorkflowGen's delegation fields for the operations that take them."""
-    body: dict[str, Any] = {}
-    if on_behalf_of is not None:
-        body["onBehalfOf"] = user_id(on_behalf_of, field="onBehalfOf", source=adapter.name)
-    if user_name is not None:
-        if not user_name:
-            raise BadUserInput("onBehalfOfUserName must not be empty", field="onBehalfOfUserName")
-        body["onBehalfOfUserName"] = user_name
-    return body
-
 
 # -- WorkflowGen's refusals -----------------------------------------------------------------------------------------
 

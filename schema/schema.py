@@ -21,8 +21,9 @@ from strawberry.types.field import StrawberryField
 from gateway.config import Limits, Settings
 from gateway.execution import execution_context_class
 from gateway.extensions import ErrorShaping, ResponseCaching, ScopeGuard
-from gateway.limits import limit_extensions, limit_rules
+from gateway.limits import limit_rules
 from gateway.observability.metrics import GraphQLMetrics
+from gateway.request_limits import limit_extensions
 from resolvers import custom_events, operations
 from resolvers import events as event_resolvers
 from resolvers import nodes as node_resolvers

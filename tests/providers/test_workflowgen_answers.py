@@ -13,7 +13,8 @@ from gateway.config import Settings
 from gateway.domain.ports import ANSWER_WARNINGS
 from gateway.domain.records import ME, ActionListFilter, RequestListFilter
 from gateway.providers.registry import build_adapter
-from gateway.providers.workflowgen.adapter import WorkflowGenAdapter, read_answer
+from gateway.providers.workflowgen.adapter import WorkflowGenAdapter
+from gateway.providers.workflowgen.answers import read_answer
 from tests.support.sandbox import Sandbox
 
 GRAPHQL = "POST /wfgen/graphql"

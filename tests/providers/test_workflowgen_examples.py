@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway.domain.ports import ANSWER_WARNINGS
-from gateway.providers.workflowgen.adapter import read_answer
+from gateway.providers.workflowgen.answers import read_answer
 from tests.support.sandbox import Sandbox
 
 EXAMPLES = Path(__file__).parent / "examples" / "workflowgen"
