@@ -4,7 +4,9 @@ The order is the contract (CONTRACT.md: "every inbound delivery that got a 2xx i
 
 1. the source must be configured (404 otherwise) and the body within ``limits.max_body_bytes`` (413);
 2. the signature is checked on the raw bytes, before any parsing (:mod:`gateway.events.signatures`: 400, 401, 403),
-   against the configured secret and, for a kind that learns keys (Dixa), the source's keys in the store;
+   against the configured secret and, for a kind that learns keys (Dixa), the source's keys in the store; when no
+   key matches, the source's adapter is asked once to learn its keys again from the provider (it limits how often:
+   Dixa at most once per 30 s per source) and the check is repeated with what it learned;
 3. the body must be a JSON object (400);
 4. it is normalised into a :class:`~gateway.store.NewEvent` (type, provider event id, occurrence time) per kind;
 5. :meth:`Store.append` returns only once the event is durable; if it fails, the answer is 503 and nothing is
@@ -26,7 +28,8 @@ import json
 import logging
 import re
 import time
-from typing import Any, Final, Protocol
+from collections.abc import Mapping
+from typing import Any, Final, Protocol, runtime_checkable
 
 import orjson
 from starlette.requests import Request
@@ -34,7 +37,7 @@ from starlette.responses import Response
 
 from gateway.config import Settings, SourceConfig
 from gateway.events.broker import Broker
-from gateway.events.signatures import SignatureError, learns_keys, verify
+from gateway.events.signatures import InvalidSignature, NotConfigured, SignatureError, learns_keys, verify
 from gateway.providers.registry import kit_of
 from gateway.store import NewEvent, RawPayload, Store, StoreError
 
@@ -59,7 +62,19 @@ class Inbox(Protocol):
     @property
     def metrics(self) -> DeliveryCounter: ...
 
+    @property
+    def adapters(self) -> Mapping[str, object]: ...
+
     def invalidate_source(self, name: str) -> None: ...
+
+
+@runtime_checkable
+class KeyRefresher(Protocol):
+    """An adapter that can learn its source's verification keys again (Dixa: a list of its subscriptions)."""
+
+    async def refresh_verification_keys(self) -> bool:
+        """Learn them again, if its rate limit allows; True when it did (the store may hold new keys)."""
+        ...
 
 
 class DeliveryCounter(Protocol):
@@ -121,19 +136,9 @@ async def _receive(services: Inbox, request: Request) -> Response:
     if len(body) > limit:
         return _refuse(413, "TOO_LARGE", f"request body is larger than {limit} bytes")
     headers = {name.lower(): value for name, value in request.headers.items()}
-    keys: list[str] = []
-    if learns_keys(config):
-        # The keys the source's adapter learned from its provider (Dixa: one secretKey per subscription).
-        try:
-            keys = await services.store.verification_keys(source)
-        except (StoreError, OSError) as exc:
-            log.error("reading verification keys failed for /hooks/%s: %s", source, type(exc).__name__)
-            return _refuse(503, "STORE_UNAVAILABLE", "the event log is unavailable; retry later")
-    try:
-        verify(source, config, headers, body, keys=keys)
-    except SignatureError as exc:
-        log.info("refused a delivery to /hooks/%s: %s", source, exc.code)
-        return _refuse(exc.status, exc.code, exc.message)
+    refused = await _verified(services, source, config, headers, body)
+    if refused is not None:
+        return refused
     try:
         fields, kept = read_body(body)
     except ValueError:
@@ -173,6 +178,43 @@ async def _receive(services: Inbox, request: Request) -> Response:
             # Durable already: the broker's tailer reads the log, so live subscribers still get it, a little later.
             log.warning("publishing event %s failed: %s", result.event.cursor, type(exc).__name__)
     return _answer(200, {"cursor": result.event.cursor, "duplicate": result.duplicate})
+
+
+async def _verified(
+    services: Inbox, source: str, config: SourceConfig, headers: Mapping[str, str], body: bytes
+) -> Response | None:
+    """None when the delivery's signature holds; else the refusal. For a kind that learns keys, a signature that no
+    stored key matches makes the adapter learn the keys again once (rate-limited there) before it is refused."""
+    if not learns_keys(config):
+        try:
+            verify(source, config, headers, body)
+        except SignatureError as exc:
+            log.info("refused a delivery to /hooks/%s: %s", source, exc.code)
+            return _refuse(exc.status, exc.code, exc.message)
+        return None
+    adapter = services.adapters.get(source)
+    for attempt in range(2):
+        # The keys the source's adapter learned from its provider (Dixa: one secretKey per subscription).
+        try:
+            keys = await services.store.verification_keys(source)
+        except (StoreError, OSError) as exc:
+            log.error("reading verification keys failed for /hooks/%s: %s", source, type(exc).__name__)
+            return _refuse(503, "STORE_UNAVAILABLE", "the event log is unavailable; retry later")
+        try:
+            verify(source, config, headers, body, keys=keys)
+        except SignatureError as exc:
+            # Only a signature no known key matches can be cured by new keys (not a missing, malformed or old one).
+            if (
+                attempt == 0
+                and isinstance(exc, InvalidSignature | NotConfigured)
+                and isinstance(adapter, KeyRefresher)
+                and await adapter.refresh_verification_keys()
+            ):
+                continue
+            log.info("refused a delivery to /hooks/%s: %s", source, exc.code)
+            return _refuse(exc.status, exc.code, exc.message)
+        return None
+    raise AssertionError("unreachable: the second attempt answers")
 
 
 # ---------------------------------------------------------------------------------------------------- replays

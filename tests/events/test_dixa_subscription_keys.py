@@ -89,11 +89,44 @@ async def test_a_delivery_signed_with_a_created_subscriptions_own_key_is_accepte
 
 async def test_keys_come_from_a_list_and_a_wrong_key_is_still_refused(gateway_factory: Any, sandbox: Sandbox) -> None:
     gateway: Gateway = gateway_factory(sources=_without_configured_key(sandbox))
-    # Nothing learned yet and no configured key: nothing to verify against.
-    assert _post(gateway, _delivery("e0"), "sandbox").status_code == 403
     listed = await execute(gateway.graphql_url, LIST)
     assert listed.errors is None, listed.errors
     # The seed subscription's own key, learned from the list, as UTF-8 bytes (it is not hex).
     assert _post(gateway, _delivery("e1"), "sandbox").status_code == 200
     assert _post(gateway, _delivery("e2"), "not-a-subscription-key").status_code == 401
     assert await _count(gateway) == 1
+
+
+def _create_at_dixa(sandbox: Sandbox, name: str) -> str:
+    """A subscription made straight at (simulated) Dixa, as in its web app: Hookgate never saw it. Its secretKey."""
+    answer = httpx.post(
+        f"{sandbox.url}/dixa/v1/webhooks",
+        json={"name": name, "url": "https://example.com/elsewhere"},
+        headers={"Authorization": "sandbox-dixa-key"},
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["data"]["secretKey"])
+
+
+async def test_a_key_matching_nothing_stored_refreshes_the_keys_from_dixa_once_per_interval(
+    gateway_factory: Any, sandbox: Sandbox
+) -> None:
+    """A subscription created outside Hookgate signs with a key the store does not hold: the receiver has the adapter
+    read Dixa's list again before refusing, and does so at most once per 30 s however many deliveries fail."""
+    gateway: Gateway = gateway_factory(sources=_without_configured_key(sandbox))
+    outside = _create_at_dixa(sandbox, "Made in Dixa")
+    sandbox.clear_calls()
+    assert _post(gateway, _delivery("o1"), outside).status_code == 200
+    assert sandbox.total_calls("dixa") == 1  # one list, learning every subscription's key
+    assert _post(gateway, _delivery("o2"), outside).status_code == 200
+    assert sandbox.total_calls("dixa") == 1  # now stored: no call
+    # Forged deliveries within the interval are refused without asking Dixa again...
+    for n in range(5):
+        assert _post(gateway, _delivery(f"f{n}"), "forged-key").status_code == 401
+    assert sandbox.total_calls("dixa") == 1
+    # ...and so is a second outside subscription, until the interval has passed.
+    later = _create_at_dixa(sandbox, "Made in Dixa later")
+    sandbox.clear_calls()
+    assert _post(gateway, _delivery("o3"), later).status_code == 401
+    assert sandbox.total_calls("dixa") == 0
+    assert await _count(gateway) == 2

@@ -11,16 +11,19 @@ Every subscription has its own ``secretKey``, which signs its deliveries. The ad
 answers (a full list replaces the source's keys; a create, read or patch sets one; a delete forgets one) and keeps
 them in the store (``Store.verification_keys*``, the ``verification_keys`` collaborator the runtime passes), where
 ``POST /hooks/{source}`` reads them. A key never enters a record, a log line or an error; a store that fails to keep
-one costs a warning, not the read or write that brought it.
+one costs a warning, not the read or write that brought it. A delivery that matches no known key makes the receiver
+ask :meth:`DixaAdapter.refresh_verification_keys` once: the list is read again (at most once per
+:data:`KEY_REFRESH_INTERVAL_S` per source in a process), so subscriptions created outside Hookgate verify too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -39,7 +42,7 @@ from gateway.domain.records import (
     WebhookRecord,
     WebhookSpec,
 )
-from gateway.errors import BadUserInput, NotFound, UpstreamError
+from gateway.errors import BadUserInput, HookgateError, NotFound, UpstreamError
 from gateway.parsing import parse_instant
 from gateway.providers.auth import HeaderAuth
 from gateway.providers.base import Adapter
@@ -50,6 +53,12 @@ from gateway.providers.http import UpstreamClient, UpstreamObserver, next_page
 WEBHOOKS = "/v1/webhooks"
 
 log = logging.getLogger("hookgate.providers.dixa")
+
+#: A source's keys are read again from Dixa for an unmatched delivery at most once per this many seconds (per process):
+#: a flood of forged deliveries costs Dixa one list call per interval, not one each.
+KEY_REFRESH_INTERVAL_S: Final = 30.0
+#: How long a refresh may take: the delivering provider waits for the answer meanwhile.
+KEY_REFRESH_TIMEOUT_S: Final = 5.0
 
 
 class KeyBook(Protocol):
@@ -133,6 +142,9 @@ class DixaAdapter(Adapter):
     ) -> None:
         super().__init__(name, config, http)
         self._keys = verification_keys
+        #: When (time.monotonic) the keys were last refreshed for an unmatched delivery; None: never.
+        self._refreshed_at: float | None = None
+        self._refreshing = asyncio.Lock()
 
     @classmethod
     def create(
@@ -180,6 +192,26 @@ class DixaAdapter(Adapter):
         await self._learn(items, replace=True)
         records = [self._record(item) for item in items]
         return [record for record in records if record is not None and filter.matches(record)]
+
+    async def refresh_verification_keys(self) -> bool:
+        """Read every subscription again to learn their keys, for a delivery that matched none of the stored ones
+        (a subscription created outside Hookgate, or a key Dixa changed). At most once per
+        :data:`KEY_REFRESH_INTERVAL_S`, concurrent callers sharing one read; True when this call's read succeeded,
+        False when it was skipped or failed (logged without its reason's text, which is the caller's to refuse)."""
+        if self._keys is None:
+            return False
+        async with self._refreshing:
+            now = time.monotonic()
+            if self._refreshed_at is not None and now - self._refreshed_at < KEY_REFRESH_INTERVAL_S:
+                return False
+            self._refreshed_at = now
+            try:
+                async with asyncio.timeout(KEY_REFRESH_TIMEOUT_S):
+                    await self.list_webhooks(WebhookFilter())
+            except (HookgateError, TimeoutError) as exc:
+                log.warning("source %s: refreshing subscriptions' keys failed: %s", self.name, type(exc).__name__)
+                return False
+            return True
 
     async def get_webhooks(self, ids: Sequence[str]) -> list[WebhookRecord | None]:
         """One item per id, in order, None where absent: one GET per distinct id (no batch endpoint), concurrently."""
