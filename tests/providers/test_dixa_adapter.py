@@ -285,3 +285,34 @@ async def test_records_keep_created_by_and_updated_by(dixa: DixaAdapter) -> None
     (seed,) = await dixa.list_webhooks(WebhookFilter())
     assert seed.created_by == "6e1b7c3d-2a4f-4d8e-b5a9-3c7f1e2d4b6a"
     assert seed.updated_by == "6e1b7c3d-2a4f-4d8e-b5a9-3c7f1e2d4b6a"
+
+
+class CountingKeys:
+    """The real store, with its key writes counted (every dashboard read lists Dixa: unchanged keys cost nothing)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.writes = 0
+
+    async def verification_keys_set(self, source: str, keys: Any, *, replace: bool = False) -> None:
+        self.writes += 1
+        await self.store.verification_keys_set(source, keys, replace=replace)
+
+    async def verification_key_delete(self, source: str, subscription_id: str) -> None:
+        await self.store.verification_key_delete(source, subscription_id)
+
+
+async def test_unchanged_keys_are_written_once_until_a_refresh_or_a_change(
+    make_adapter: MakeAdapter, key_store: Store, sandbox: Sandbox
+) -> None:
+    keys = CountingKeys(key_store)
+    dixa: DixaAdapter = make_adapter("dixa", extras={"verification_keys": keys})
+    for _ in range(3):
+        await dixa.list_webhooks(WebhookFilter())
+    assert keys.writes == 1
+    await dixa.create_webhook(spec())  # a new key: written
+    await dixa.list_webhooks(WebhookFilter())  # the same keys as known now
+    assert keys.writes == 2
+    assert await dixa.refresh_verification_keys()  # a delivery matched no stored key: write what Dixa lists
+    assert keys.writes == 3
+    assert len(await key_store.verification_keys("dixa")) == 2

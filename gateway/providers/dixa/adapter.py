@@ -59,6 +59,8 @@ log = logging.getLogger("hookgate.providers.dixa")
 KEY_REFRESH_INTERVAL_S: Final = 30.0
 #: How long a refresh may take: the delivering provider waits for the answer meanwhile.
 KEY_REFRESH_TIMEOUT_S: Final = 5.0
+#: How long an unchanged key set is taken as still stored (see ``DixaAdapter._keys_written``).
+_REWRITE_UNCHANGED_S: Final = 60.0
 
 
 class KeyBook(Protocol):
@@ -145,6 +147,10 @@ class DixaAdapter(Adapter):
         #: When (time.monotonic) the keys were last refreshed for an unmatched delivery; None: never.
         self._refreshed_at: float | None = None
         self._refreshing = asyncio.Lock()
+        #: The full key set this adapter last wrote with ``replace`` and when (time.monotonic): a list that finds the
+        #: same keys again writes nothing (every dashboard read lists Dixa), but at least once a minute it does, so a
+        #: store emptied behind our back (another replica, a flushed Redis) is filled again.
+        self._keys_written: tuple[dict[str, str], float] | None = None
 
     @classmethod
     def create(
@@ -205,6 +211,7 @@ class DixaAdapter(Adapter):
             if self._refreshed_at is not None and now - self._refreshed_at < KEY_REFRESH_INTERVAL_S:
                 return False
             self._refreshed_at = now
+            self._keys_written = None  # the stored keys failed a delivery: write what Dixa lists, even if unchanged
             try:
                 async with asyncio.timeout(KEY_REFRESH_TIMEOUT_S):
                     await self.list_webhooks(WebhookFilter())
@@ -311,6 +318,11 @@ class DixaAdapter(Adapter):
         if self._keys is not None:
             try:
                 await self._keys.verification_key_delete(self.name, cid)
+                if self._keys_written is not None:
+                    self._keys_written = (
+                        {k: v for k, v in self._keys_written[0].items() if k != cid},
+                        self._keys_written[1],
+                    )
             except Exception as exc:  # the subscription is gone; a key left behind is dropped by the next list
                 log.warning(
                     "source %s: forgetting a deleted subscription's key failed: %s", self.name, type(exc).__name__
@@ -327,10 +339,21 @@ class DixaAdapter(Adapter):
         }
         if not keys and not replace:
             return
+        now = time.monotonic()
+        if self._keys_written is not None and now - self._keys_written[1] < _REWRITE_UNCHANGED_S:
+            known = self._keys_written[0]
+            if (keys == known) if replace else all(known.get(cid) == key for cid, key in keys.items()):
+                return
         try:
             await self._keys.verification_keys_set(self.name, keys, replace=replace)
         except Exception as exc:  # never the key, never the failure of the read that brought it
+            self._keys_written = None
             log.warning("source %s: keeping subscriptions' secret keys failed: %s", self.name, type(exc).__name__)
+            return
+        if replace:
+            self._keys_written = (keys, now)
+        elif self._keys_written is not None:
+            self._keys_written = ({**self._keys_written[0], **keys}, self._keys_written[1])
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
