@@ -1,6 +1,11 @@
 """The suite's fixtures live in :mod:`tests.support.fixtures` (helpers beside them in :mod:`tests.support`)."""
 
-from tests.support.fixtures import (  # noqa: F401
+import pytest
+
+# The helpers assert too (``data(result)``, ``only_error(result)``): rewritten as a conftest's asserts were.
+pytest.register_assert_rewrite("tests.support")
+
+from tests.support.fixtures import (  # noqa: E402, F401
     any_gateway,
     artifacts,
     asgi_gateway,
