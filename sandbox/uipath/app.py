@@ -296,7 +296,8 @@ class UiPathSimulator:
     async def ping(self, request: Request) -> Response:
         hook = self._find(request)
         # PingEventDto exactly as the documented example, with a fresh EventId and the sandbox clock's time. The API
-        # guide's example answers 200; the published OpenAPI description says 202: clients take either (providers.md).
+        # guide's example answers 200; the published OpenAPI description says 202, and a client generated from it
+        # reads the PingEventDto only from a 202, so the sandbox answers 202 (the adapter takes either, providers.md).
         event = {
             "Type": "ping",
             "EventId": uuid.uuid4().hex,
@@ -307,7 +308,7 @@ class UiPathSimulator:
         }
         # The same event is delivered to the webhook's Url (sandbox/deliveries.py), as Orchestrator does.
         self.state.pinged(hook, event)
-        return json_response(event)
+        return json_response(event, 202)
 
     async def trigger_custom(self, request: Request) -> Response:
         """``TriggerCustom`` [doc: the published OpenAPI description]: the body is a JSON object (the event's data),
