@@ -31,7 +31,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.typevars import Context as _Ctx  # noqa: F401 - documents the type parameter below
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from gateway import graphql_sse, ide, media
+from gateway import graphql_sse, ide, media, uploads
 from gateway.auth import KeyRing
 from gateway.config import Settings
 from gateway.context import ANONYMOUS, NOBODY, Context
@@ -83,6 +83,8 @@ class HookgateGraphQL(GraphQLOverWebSocket):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             # A browser page on another origin may open the WebSocket only if [cors] lists it (same list as HTTP).
             allowed_origins=settings.cors.allow_origins,
+            # File uploads (the GraphQL multipart request spec): read by parse_multipart, see gateway/uploads.py.
+            multipart_uploads_enabled=True,
             **kwargs,
         )
         #: The runtime the app's lifespan opened (read per request: the view is built before it starts).
@@ -95,6 +97,15 @@ class HookgateGraphQL(GraphQLOverWebSocket):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive=receive)
+        if (
+            request.method == "POST"
+            and uploads.is_multipart(request.headers.get("content-type"))
+            and not uploads.has_preflight_header(request.headers)
+        ):
+            # CSRF: any page may send a multipart POST without a preflight; such a request must prove it is no page.
+            message, extensions = uploads.csrf_refusal()
+            await _json_error(400, message, "BAD_USER_INPUT", **extensions)(scope, receive, send)
+            return
         if graphql_sse.wants_event_stream(request.headers.get("accept")):
             # GraphQL over Server-Sent Events (graphql-sse), at /graphql/stream or for a client that asks for it.
             await (await graphql_sse.serve_event_stream(self, request))(scope, receive, send)
@@ -105,7 +116,12 @@ class HookgateGraphQL(GraphQLOverWebSocket):
             status, message = exc.status_code, _HTTP_REASONS.get(exc.reason, exc.reason)
             if exc.reason == "Unsupported content type":
                 status = 415
-            response = _json_error(status, message, "NOT_FOUND" if status == 404 else "BAD_USER_INPUT")
+            response = _json_error(
+                status,
+                message,
+                "NOT_FOUND" if status == 404 else "BAD_USER_INPUT",
+                **getattr(exc, "extensions", {}),
+            )
             if exc.reason.endswith("not allowed when using GET"):
                 # GraphQL over HTTP: a mutation sent with GET MUST be answered 405.
                 response.status_code = 405
@@ -153,6 +169,18 @@ class HookgateGraphQL(GraphQLOverWebSocket):
                 400, f'the request body must be a JSON object such as {{"query": ...}}, not {_json_kind(parsed)}'
             )
         return parsed
+
+    async def parse_multipart(self, request: Any) -> dict[str, Any]:
+        """A multipart request (file uploads) as its operation, files read in place: gateway/uploads.py. What does
+        not follow the spec is a coded 400 naming the part at fault, never a 500."""
+        try:
+            form = await request.get_form_data()
+        except Exception as exc:
+            refusal = uploads.form_failure(exc)
+            if refusal is None:
+                raise  # the body cap's 413, a client gone away: answered where they always are
+            raise refusal from None
+        return await uploads.read_operations(form.form, self.parse_json)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Strawberry's, carrying the media type the client asked for (see gateway/media.py) to create_response."""
@@ -383,7 +411,14 @@ def _with_cors(app: ASGIApp, settings: Settings) -> ASGIApp:
         app,
         allow_origins=list(cors.allow_origins),
         allow_methods=["GET", "POST"],
-        allow_headers=["authorization", "content-type", "accept", "idempotency-key", REQUEST_ID_HEADER],
+        allow_headers=[
+            "authorization",
+            "content-type",
+            "accept",
+            "idempotency-key",
+            REQUEST_ID_HEADER,
+            *uploads.PREFLIGHT_HEADERS,
+        ],
         allow_credentials=cors.allow_credentials,
         expose_headers=[REQUEST_ID_HEADER],
         max_age=cors.max_age_s,

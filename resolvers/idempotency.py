@@ -31,6 +31,7 @@ from gateway import idempotency
 from gateway.context import Context
 from gateway.domain.records import WebhookRecord
 from gateway.errors import BadUserInput
+from gateway.uploads import UploadedFile
 from resolvers.joins import WebhookJoins
 from schema import enums, payloads, types
 from schema.types import Webhook
@@ -79,6 +80,8 @@ def _plain(value: Any) -> Any:
         }
     if isinstance(value, Enum):
         return _plain(value.value)
+    if isinstance(value, UploadedFile):
+        return value.fingerprint()  # a digest of the bytes, not the bytes
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, list | tuple):

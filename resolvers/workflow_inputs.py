@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -17,8 +18,9 @@ import strawberry
 
 from gateway.domain.ports import Source
 from gateway.errors import BadUserInput
+from gateway.uploads import UploadedFile
 from schema.ids import ascii_number, decode_id
-from schema.inputs import FileInput, ParameterInput
+from schema.inputs import FileInput, FormInput, ParameterInput
 
 #: ParameterInput's value fields: Python name → WorkflowGen's (and the GraphQL input's) name.
 VALUE_FIELDS: Final[dict[str, str]] = {
@@ -73,8 +75,9 @@ def process_id(value: str) -> str:
 
 
 def _file(value: FileInput, where: str) -> dict[str, Any]:
-    if (value.content is None) == (value.url is None):
-        raise BadUserInput(f"{where}: give exactly one of content (base64) and url", field=where)
+    given = [value.content, value.url, value.upload]
+    if sum(v is not None for v in given) != 1:
+        raise BadUserInput(f"{where}: give exactly one of content (base64), url and upload", field=where)
     body: dict[str, Any] = {"name": value.name}
     if value.content_type is not None:
         body["contentType"] = value.content_type
@@ -89,6 +92,19 @@ def _file(value: FileInput, where: str) -> dict[str, Any]:
             raise BadUserInput(f"{where}.content is not valid base64", field=f"{where}.content") from None
         body["content"] = value.content
         body["size"] = len(data)
+    elif value.upload is not None:
+        upload: object = value.upload
+        if not isinstance(upload, UploadedFile):
+            # An Upload variable given as JSON: only a multipart request's file part is a file.
+            raise BadUserInput(
+                f"{where}.upload must be a file part of a multipart request (the GraphQL multipart request spec)",
+                field=f"{where}.upload",
+            )
+        # The incoming webhook takes JSON only: the part's bytes go as the documented base64 `content`.
+        body["content"] = base64.b64encode(upload.data).decode("ascii")
+        body["size"] = len(upload.data)
+        if value.content_type is None and upload.content_type:
+            body["contentType"] = upload.content_type
     else:
         assert value.url is not None
         if not value.url.startswith("file://"):
@@ -145,3 +161,45 @@ def delegation(adapter: Source, on_behalf_of: strawberry.ID | None, user_name: s
             raise BadUserInput("onBehalfOfUserName must not be empty", field="onBehalfOfUserName")
         body["onBehalfOfUserName"] = user_name
     return body
+
+
+# -- web forms ------------------------------------------------------------------------------------------------------
+
+#: The process data a WorkflowGen web form (EFORMASPX) reads and writes its dataset through [doc].
+FORM_DATA: Final = "FORM_DATA"
+#: What a form field id or table name may be: an XML name without a namespace prefix, in ASCII.
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+#: Characters XML 1.0 cannot carry at all, escaped or not.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def form(value: FormInput, given: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
+    """A ``form`` checked (names as XML names, once each; values XML can carry; no ``FORM_DATA`` parameter beside it)
+    as the adapter takes it: ``{"table": ..., "fields": [{"name", "value"}]}``. The adapter builds the XML."""
+    if any(p.get("name") == FORM_DATA for p in given or ()):
+        raise BadUserInput(
+            f"give the form either as `form` or as the {FORM_DATA} parameter, not both",
+            field="form",
+            reason="FORM_GIVEN_TWICE",
+        )
+    if not _XML_NAME.match(value.table):
+        raise BadUserInput(f"form.table: {value.table[:80]!r} is not an XML name", field="form.table")
+    if not value.fields:
+        raise BadUserInput("form.fields must hold at least one field", field="form.fields")
+    fields: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, field in enumerate(value.fields):
+        where = f"form.fields[{index}]"
+        if not _XML_NAME.match(field.name):
+            raise BadUserInput(
+                f"{where}.name: {field.name[:80]!r} is not a form field id (an XML name: a letter or _, then letters, "
+                "digits, _, - or .)",
+                field=f"{where}.name",
+            )
+        if field.name in seen:
+            raise BadUserInput(f"{where}.name: field {field.name} is given more than once", field=f"{where}.name")
+        seen.add(field.name)
+        if field.value is not None and _NOT_XML.search(field.value):
+            raise BadUserInput(f"{where}.value holds a character XML cannot carry", field=f"{where}.value")
+        fields.append({"name": field.name, "value": field.value})
+    return {"table": value.table, "fields": fields}

@@ -34,7 +34,7 @@ from gateway.errors import BadUserInput, HookgateError, NotFound
 from resolvers.common import choose_source
 from resolvers.mutations import mutation
 from resolvers.workflow import action_address, request_address
-from resolvers.workflow_inputs import delegation, parameters, process_id, user_id
+from resolvers.workflow_inputs import FORM_DATA, delegation, form, parameters, process_id, user_id
 from schema.inputs import (
     AssignActionInput,
     CancelActionAssignmentInput,
@@ -95,6 +95,8 @@ def _refusal_field(where: str, reason: str, text: str, body: dict[str, Any], *, 
         return "assigneeId" if "assigneeId" in body else "assigneeUserName"
     if where == PARAMETER:
         named = _PARAMETER_NAME.search(text)
+        if named and named[1] == FORM_DATA and "form" in body:
+            return "form"  # the caller gave `form`, which is sent as FORM_DATA
         names = [p.get("name") for p in body.get("parameters") or ()]
         return f"parameters[{names.index(named[1])}]" if named and named[1] in names else "parameters"
     if where == USER:
@@ -388,6 +390,9 @@ async def complete_action(info: Info, input: CompleteActionInput) -> ActionPaylo
     extra: dict[str, Any] = {}
     if input.parameters is not None:
         extra["parameters"] = parameters(input.parameters)
+    if input.form is not None:
+        # [stand-in] sent as the FILE parameter FORM_DATA; the adapter builds the DataSet XML.
+        extra["form"] = form(input.form, extra.get("parameters"))
     if input.process_id is not None:
         extra["processId"] = process_id(input.process_id)
     if input.activity_name is not None:

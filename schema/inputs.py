@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Final
 
 import strawberry
+from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
 from schema.enums import CancelActionType
@@ -161,12 +162,25 @@ class TriggerCustomEventInput:
     client_mutation_id: str | None = CMID
 
 
-@strawberry.input(description="A file for a FILE parameter: exactly one of `content` (base64) and `url`.")
+@strawberry.input(
+    description="A file for a FILE parameter: exactly one of `content` (base64), `url` and `upload` (a file part of "
+    "a multipart request). The gateway sends WorkflowGen the file's bytes base64-encoded with its name, media type "
+    "and size in every case but `url`."
+)
 class FileInput:
     name: str = strawberry.field(description="The file name, e.g. `receipt.pdf`.")
-    content_type: str | None = strawberry.field(default=None, description="Its media type, e.g. `application/pdf`.")
+    content_type: str | None = strawberry.field(
+        default=None,
+        description="Its media type, e.g. `application/pdf`; for an `upload`, the file part's own when not given.",
+    )
     content: str | None = strawberry.field(
         default=None, description="The file's bytes, base64-encoded; the size is computed from them."
+    )
+    upload: Upload | None = strawberry.field(
+        default=None,
+        description="The file as a part of a `multipart/form-data` request (the GraphQL multipart request spec, as "
+        "Apollo Client's and gql's uploads send it). The request must carry the header `Apollo-Require-Preflight`, "
+        "`X-Apollo-Operation-Name` or `GraphQL-Preflight`, and counts against the body size limit.",
     )
     url: str | None = strawberry.field(default=None, description="A file:// path the WorkflowGen server can read.")
     description: str | None = strawberry.field(default=None, description="A description of the file.")
@@ -229,6 +243,31 @@ class CancelRequestInput:
     client_mutation_id: str | None = CMID
 
 
+@strawberry.input(description="One field of a WorkflowGen web form (EFORMASPX), by its id.")
+class FormFieldInput:
+    name: str = strawberry.field(
+        description="The form field's id, e.g. `REQUEST_AMOUNT`: an XML name (a letter or `_`, then letters, digits, "
+        "`_`, `-` or `.`)."
+    )
+    value: str | None = strawberry.field(
+        default=None,
+        description="The field's value as the form holds it (text: `1250.50`, `2024-03-01T00:00:00Z`); null leaves "
+        "the field out of the form's row, as a .NET DataSet writes a null.",
+    )
+
+
+@strawberry.input(
+    description="A web form's data for completing a form action (WorkflowGen's EFORMASPX application): sent as the "
+    "process data `FORM_DATA`, the form's dataset as .NET DataSet XML with one row of `fields`. WorkflowGen maps "
+    "the fields to process data as the action's parameters say."
+)
+class FormInput:
+    fields: list[FormFieldInput] = strawberry.field(description="The form's fields, each id at most once.")
+    table: str = strawberry.field(
+        default="Table1", description="The dataset table holding the form's row (default `Table1`): an XML name."
+    )
+
+
 @strawberry.input(description="The open action to complete, by `id` or by `requestNumber` and `number`.")
 class CompleteActionInput:
     source: str | None = strawberry.field(default=None, description=SOURCE_WORKFLOW)
@@ -237,6 +276,11 @@ class CompleteActionInput:
     number: int | None = strawberry.field(default=None, description=ACTION_NUMBER)
     parameters: list[ParameterInput] | None = strawberry.field(
         default=None, description="Data values the action writes into its request as it completes."
+    )
+    form: FormInput | None = strawberry.field(
+        default=None,
+        description="For a web-form action: the form's fields, sent as the `FORM_DATA` parameter (so not together "
+        "with a `FORM_DATA` parameter). A process without `FORM_DATA` data refuses it, naming `form`.",
     )
     process_id: strawberry.ID | None = strawberry.field(
         default=None,

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from sandbox.control import Control
 from sandbox.kit import Handler, endpoint, iso_millis, json_response, parse_json, same_secret
+from sandbox.workflowgen.forms import complete_form
 from sandbox.workflowgen.model import (
     ANSWER_KEY_OPTION,
     ANSWER_SHAPE_OPTION,
@@ -379,6 +380,8 @@ def op_complete_action(state: WorkflowGenState, raw: Any, app_user: User) -> dic
         mode = "a test request" if request.is_test else "not a test request"
         raise bad_input(f"completeAction: request {request.number} is {mode}")
     values = parse_parameters(args.operation, args.get("parameters"), process)
+    # [stand-in] A web-form action needs FORM_DATA and maps the form's fields to process data (forms.py).
+    values = complete_form(action, process, values)
     state.complete_action(action, actor, values)
     return {"action": action_out(state, action), "clientMutationId": client_id, **_delegation_out(actor, delegated)}
 

@@ -193,6 +193,7 @@ class ActionDefinition:
     exception_transition: bool = True  # a default exception transition leaves it (type ERROR needs it)
     description: str = ""
     limit_s: float | None = None  # [stand-in] how long after it opens the action is due (GraphQL Action.limit)
+    web_form: bool = False  # its application is EFORMASPX: it reads and writes the form through FORM_DATA (forms.py)
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,29 @@ class WorkflowGenState(SimulatorState):
             },
             first_action=approval,
         )
+        fill_form = ActionDefinition(
+            name="FILL_FORM",
+            participants=("wfgen_admin", "jdoe"),
+            default_assignee="wfgen_admin",
+            description="Fill in the purchase request form",
+            web_form=True,
+        )
+        # A process whose first action is a web form (EFORMASPX): its fields map to the data of the same names.
+        purchase = Process(
+            id=2,
+            name="PURCHASE_REQUEST",
+            version=1,
+            description="Purchase request",
+            data={
+                "FORM_DATA": DataType.FILE,
+                "REQUEST_AMOUNT": DataType.NUMERIC,
+                "REQUEST_REASON": DataType.TEXT,
+                "REQUEST_DATE": DataType.DATETIME,
+            },
+            first_action=fill_form,
+        )
         self.users = {1: User(1, "wfgen_admin", is_admin=True), 2: User(2, "jdoe")}
-        self.processes = [expense]
+        self.processes = [expense, purchase]
         receipt = b"%PDF-1.4 sandbox receipt"
         request = WfRequest(number=1, process=expense, requester_id=2, opened_at=SEED_OPENED_AT)
         request.dataset = self._empty_dataset(expense)

@@ -32,6 +32,7 @@ from gateway.providers.base import Adapter, probe_failure
 from gateway.providers.http import UpstreamClient, UpstreamObserver, build_transport
 from gateway.providers.workflowgen.answers import ANSWERED, JSON_HEADERS, as_str, folded, loads_body, read_answer
 from gateway.providers.workflowgen.config import WorkflowGenSource
+from gateway.providers.workflowgen.forms import FormError, with_form
 from gateway.providers.workflowgen.graphql_reads import IMPERSONATE_HEADER, GraphQLReads
 
 #: The seven operations of the incoming webhook application [doc].
@@ -129,6 +130,8 @@ class WorkflowGenAdapter(GraphQLReads, Adapter):
 
         ``input`` is the operation's ``args.input`` in WorkflowGen's field names (``processName``, ``parameters``,
         ``requestNumber``, ``onBehalfOfUserName``...); values may include ``datetime`` objects. Sent exactly once.
+        completeAction also takes ``form`` (``{"table", "fields": [{"name", "value"}]}``): a web form's fields, sent
+        as the ``FORM_DATA`` parameter (forms.py).
         WorkflowGen's refusals map by ``extensions.code``: FORBIDDEN → :class:`Forbidden`, NOT_FOUND →
         :class:`NotFound`, anything else → :class:`BadUserInput`, each quoting WorkflowGen's message.
         """
@@ -140,6 +143,12 @@ class WorkflowGenAdapter(GraphQLReads, Adapter):
             )
         if not isinstance(input, Mapping):
             raise BadUserInput(f"{operation}: input must be an object", field="input", **self._ctx())
+        if operation == "completeAction" and "form" in input:
+            # [stand-in] A web form's fields go as the FILE parameter FORM_DATA (forms.py).
+            try:
+                input = with_form(input)
+            except FormError as exc:
+                raise BadUserInput(f"{operation}: {exc}", field=exc.field, **self._ctx()) from None
         envelope = {"operation": operation, "args": {"input": dict(input)}}
         response = await self.http.request(
             "POST",
