@@ -268,31 +268,51 @@ class Bench:
     # -- processes --------------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        py = sys.executable
-        port = free_port()
-        self.sandbox = Proc(
-            "sandbox", pinned(0, [py, "-m", "gateway", "sandbox", "--port", str(port)]), f"http://127.0.0.1:{port}"
-        ).start("/_control/calls")
-        sandbox_url = self.sandbox.url
-        seed(sandbox_url, SeedSize())
-        self.control("POST", "/options", {"uipath.page_size": 1000})
+        sandbox_url = self.start_sandbox()
         for name, cache in (("gateway", False), ("gateway_cached", True)):
-            config = OUT / f"{name}.toml"
-            config.write_text(gateway_toml(sandbox_url, cache=cache, store=OUT / f"{name}.db"))
-            port = free_port()
-            argv = [py, "-m", "gateway", "serve", "--config", str(config), "--port", str(port), "--workers", "1"]
-            self.procs[name] = Proc(
-                name, pinned(1, argv), f"http://127.0.0.1:{port}", env={"HOOKGATE_LOG_LEVEL": "warning"}
-            ).start("/healthz")
-        port = free_port()
-        argv = [py, "-m", "bench.passthrough", "--sandbox", sandbox_url, "--port", str(port)]
-        self.procs["passthrough"] = Proc("passthrough", pinned(1, argv), f"http://127.0.0.1:{port}").start("/")
+            self.start_gateway(name, cache=cache)
+        self.start_passthrough()
         if self.hive:
             try:
                 self.procs["hive_gateway"] = start_hive(sandbox_url)
             except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
                 self.notes.append(f"Hive Gateway not measured: {exc}")
                 self.hive = False
+
+    def start_sandbox(self) -> str:
+        """The sandbox on CPU 0, seeded (bench/seed.py), UiPath's list one page; returns its URL."""
+        port = free_port()
+        argv = [sys.executable, "-m", "gateway", "sandbox", "--port", str(port)]
+        self.sandbox = Proc("sandbox", pinned(0, argv), f"http://127.0.0.1:{port}").start("/_control/calls")
+        seed(self.sandbox.url, SeedSize())
+        self.control("POST", "/options", {"uipath.page_size": 1000})
+        return self.sandbox.url
+
+    def gateway_config(self, name: str, *, cache: bool) -> Path:
+        """The gateway's configuration file for ``name``: the sandbox's sources, a store of its own."""
+        assert self.sandbox is not None
+        config = OUT / f"{name}.toml"
+        OUT.mkdir(exist_ok=True)
+        config.write_text(gateway_toml(self.sandbox.url, cache=cache, store=OUT / f"{name}.db"))
+        return config
+
+    def start_gateway(self, name: str, *, cache: bool, argv: list[str] | None = None) -> Proc:
+        """``hookgate serve`` (one worker) on CPU 1 as ``name``; ``argv``, given the config path and port, another
+        command serving the same way (bench/tail.py's instrumented gateway)."""
+        config, port = self.gateway_config(name, cache=cache), free_port()
+        command = argv or [sys.executable, "-m", "gateway", "serve", "--workers", "1"]
+        command = [*command, "--config", str(config), "--port", str(port)]
+        self.procs[name] = Proc(
+            name, pinned(1, command), f"http://127.0.0.1:{port}", env={"HOOKGATE_LOG_LEVEL": "warning"}
+        ).start("/healthz")
+        return self.procs[name]
+
+    def start_passthrough(self) -> Proc:
+        assert self.sandbox is not None
+        port = free_port()
+        argv = [sys.executable, "-m", "bench.passthrough", "--sandbox", self.sandbox.url, "--port", str(port)]
+        self.procs["passthrough"] = Proc("passthrough", pinned(1, argv), f"http://127.0.0.1:{port}").start("/")
+        return self.procs["passthrough"]
 
     def stop(self) -> None:
         for proc in self.procs.values():
