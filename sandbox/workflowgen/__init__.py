@@ -13,14 +13,16 @@ Wire formats: providers.md §2. Routes, relative to the ``/workflowgen`` mount:
 Seed (restored by ``POST /_control/reset``): process ``EXPENSE_CLAIM`` version 1 (id 1) with data AMOUNT (NUMERIC),
 REASON (TEXT), DUE (DATETIME), RECEIPT (FILE) and one action ``APPROVAL``; users ``wfgen_admin`` (id 1,
 administrator) and ``jdoe`` (id 2, ordinary user); request 1 of EXPENSE_CLAIM, open, requested by jdoe, with its
-open action 1 ``APPROVAL`` assigned to wfgen_admin and all four data filled in.
+open action 1 ``APPROVAL`` assigned to wfgen_admin and all four data filled in. Process ``PURCHASE_REQUEST`` version 1
+(id 2) with data FORM_DATA (FILE), REQUEST_AMOUNT (NUMERIC), REQUEST_REASON (TEXT), REQUEST_DATE (DATETIME), whose one
+action ``FILL_FORM`` is a web form (EFORMASPX): completing it needs ``FORM_DATA`` (``forms``).
 
 Option (``POST /_control/options``): ``workflowgen.impersonate_username`` replaces the hook application's impersonate
 username (default ``wfgen_admin``), to test rights errors without delegation.
 
 Modules: ``model`` (records, errors, global ids), ``state`` (:class:`WorkflowGenState`, the only writer of the state,
-telling listeners of every change), ``hooks`` (the incoming webhook application), ``graphql`` (the GraphQL API),
-``app`` (the routes).
+telling listeners of every change), ``hooks`` (the incoming webhook application), ``forms`` (web-form actions: the
+FORM_DATA dataset), ``graphql`` (the GraphQL API), ``app`` (the routes).
 """
 
 from __future__ import annotations

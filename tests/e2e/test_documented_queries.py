@@ -1,11 +1,12 @@
 """Every GraphQL operation in README.md and docs/*.md passes the default limits and runs against the sandbox.
 
-Found in ```graphql blocks, in curl ``-d`` bodies sent to ``/graphql``, in Python examples (triple-quoted
-operations) and in inline code that is a whole operation (README's tour: ``webhooks(provider: DIXA) { ... }``). Each is
-validated with the default limits (cost included; docs/providers.md's inline code is the providers' own wire
-format, not Hookgate's, and is left out), then run through a served gateway over a fresh sandbox:
-docs/automation.md in order, as it says its examples were (curl bodies, then its Python blocks executed as written),
-and the other pages' operations one by one, subscriptions over the WebSocket. Nothing else is skipped.
+Found in ```graphql blocks, in curl ``-d`` bodies sent to ``/graphql`` (and ``-F`` multipart uploads), in Python
+examples (triple-quoted operations) and in inline code that is a whole operation (README's tour:
+``webhooks(provider: DIXA) { ... }``). Each is validated with the default limits (cost included; docs/providers.md's
+inline code is the providers' own wire format, not Hookgate's, and is left out), then run through a served gateway
+over a fresh sandbox: docs/automation.md in order, as it says its examples were (curl bodies, then its Python blocks
+executed as written), and the other pages' operations one by one, subscriptions over the WebSocket. Nothing else is
+skipped.
 """
 
 from __future__ import annotations
@@ -101,6 +102,27 @@ def curl_body(command: str) -> dict[str, Any] | None:
     return body
 
 
+#: What a documented ``-F '0=@receipt.pdf'`` sends here: the file is the reader's, not the repository's.
+DOCUMENTED_FILE = b"%PDF-1.4 a documented upload"
+
+
+def curl_multipart(command: str) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]] | None:
+    """The fields and files of a multipart curl command to ``/graphql`` (``-F``: a file upload), else ``None``."""
+    parts = re.findall(r"-F '([^']*)'", command, re.S)
+    if "/graphql" not in command or not parts:
+        return None
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes, str]] = {}
+    for part in parts:
+        name, _, value = part.partition("=")
+        if value.startswith("@"):
+            path, _, media_type = value[1:].partition(";type=")
+            files[name] = (path, DOCUMENTED_FILE, media_type or "application/octet-stream")
+        else:
+            fields[name] = value
+    return fields, files
+
+
 def curl_headers(command: str) -> dict[str, str]:
     pairs = (h.split(":", 1) for h in re.findall(r"-H '([^']*)'", command))
     return {name.strip(): value.strip() for name, value in pairs if name.lower() != "content-type"}
@@ -165,8 +187,11 @@ def documented_operations(schema: GraphQLSchema) -> list[tuple[str, str]]:
         for block in fences(text, "sh"):
             for command, _ in curl_commands(block):
                 body = curl_body(command)
+                multipart = curl_multipart(command)
                 if body is not None:
                     found.append((f"{name} curl", body["query"]))
+                elif multipart is not None:
+                    found.append((f"{name} curl", json.loads(multipart[0]["operations"])["query"]))
         for block in fences(text, "python"):
             found += [(f"{name} python", op) for op in PYTHON_OPERATION.findall(block)]
         for span in INLINE.findall(_prose(text)) if page != UPSTREAM_WIRE else ():
@@ -221,10 +246,15 @@ def test_docs_automation_runs_in_order_as_written(served: Any, sandbox: Sandbox)
     ran = 0
     for block in fences(text, "sh"):
         for command, comments in curl_commands(block):
-            body = curl_body(command)
-            if body is None:
+            body, multipart = curl_body(command), curl_multipart(command)
+            if body is not None:
+                answer = httpx.post(served.graphql_url, json=body, headers=curl_headers(command), timeout=30).json()
+            elif multipart is not None:
+                fields, files = multipart
+                headers = curl_headers(command)
+                answer = httpx.post(served.graphql_url, data=fields, files=files, headers=headers, timeout=30).json()
+            else:
                 continue
-            answer = httpx.post(served.graphql_url, json=body, headers=curl_headers(command), timeout=30).json()
             shown = " ".join(comments)
             if '"errors"' in shown:
                 assert answer.get("errors"), (command, answer)
