@@ -56,8 +56,22 @@ class Probe:
     _gc_started: float = 0.0
     _gc_young: int = 0
 
-    def __post_init__(self) -> None:
+    def watch_gc(self) -> None:
         gc.callbacks.append(self._on_gc)
+
+    def begin(self, request_id: str = "") -> dict[str, Any]:
+        """The record of the request starting now (the one under way from now on)."""
+        self.current = {"id": request_id, "gc": [], "upstream": [], "connections": 0, "t0": time.perf_counter()}
+        return self.current
+
+    def end(self) -> dict[str, Any]:
+        record = self.current
+        assert record is not None
+        record["wall_ms"] = self.since_start()
+        del record["t0"]
+        self.current = None
+        self.records.append(record)
+        return record
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         now = time.perf_counter()
@@ -96,16 +110,8 @@ class Probe:
                 await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"json")]})
                 await send({"type": "http.response.body", "body": body})
                 return
-            headers = dict(scope["headers"])
-            record: dict[str, Any] = {
-                "id": headers.get(b"x-request-id", b"").decode(),
-                "gc": [],
-                "upstream": [],
-                "connections": 0,
-                "t0": time.perf_counter(),
-            }
+            record = self.begin(dict(scope["headers"]).get(b"x-request-id", b"").decode())
             cpu0 = time.process_time()
-            self.current = record
 
             async def timed_send(message: Message) -> None:
                 if message["type"] == "http.response.start":
@@ -115,11 +121,8 @@ class Probe:
             try:
                 await app(scope, receive, timed_send)
             finally:
-                record["wall_ms"] = self.since_start()
                 record["cpu_ms"] = round((time.process_time() - cpu0) * 1000, 3)
-                del record["t0"]
-                self.current = None
-                self.records.append(record)
+                self.end()
 
         return probed
 
@@ -170,6 +173,7 @@ def serve(config: str, port: int, *, census: bool) -> None:
     configure_logging_from_env()
     settings = load_settings(config)
     probe = Probe()
+    probe.watch_gc()
     transports = {name: TimedTransport(build_transport(cfg), probe, name) for name, cfg in settings.sources.items()}
     app = create_app(settings, transports=transports)
     tune_gc_for_serving()
@@ -192,13 +196,19 @@ def serve(config: str, port: int, *, census: bool) -> None:
 # -- reading the records ---------------------------------------------------------------------------------------------
 
 
-def rounds(calls: list[list[Any]]) -> int:
-    """Sequential upstream rounds: a call that starts after another has ended is at least one round after it."""
+def call_rounds(calls: list[list[Any]]) -> list[int]:
+    """Each call's upstream round (``calls`` in the order they started): a call that starts after another has ended
+    is at least one round after it."""
     depth: list[int] = []
     for i, (_, _, start, _) in enumerate(calls):
         before = [depth[j] for j, other in enumerate(calls[:i]) if other[3] <= start]
         depth.append(1 + max(before, default=0))
-    return max(depth, default=0)
+    return depth
+
+
+def rounds(calls: list[list[Any]]) -> int:
+    """Sequential upstream rounds of one request."""
+    return max(call_rounds(calls), default=0)
 
 
 def upstream_ms(calls: list[list[Any]]) -> float:
