@@ -209,6 +209,30 @@ def test_operations_missing_or_batched_is_a_coded_400(gateway: Gateway, sandbox:
     assert sandbox.total_calls("workflowgen") == 0
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"no boundary"),
+        ("multipart/form-data; boundary=xyz", b"not multipart at all"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data\r\n\r\nx\r\n--xyz--\r\n"),
+    ],
+    ids=["no-boundary", "no-parts", "part-without-name"],
+)
+async def test_a_body_that_is_no_multipart_body_is_a_coded_400(
+    any_gateway: Gateway, sandbox: Sandbox, content_type: str, body: bytes
+) -> None:
+    sandbox.clear_calls()
+    async with any_gateway.http() as client:
+        answer = await client.post("/graphql", content=body, headers={"content-type": content_type, **PREFLIGHT})
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "body",
+        "reason": "INVALID_MULTIPART_REQUEST",
+    }
+    assert sandbox.total_calls("workflowgen") == 0
+
+
 async def test_two_of_content_url_and_upload_is_refused_naming_the_field(gateway: Gateway, sandbox: Sandbox) -> None:
     sandbox.clear_calls()
     transport = HTTPXAsyncTransport(url=gateway.graphql_url, headers=PREFLIGHT, timeout=30)
