@@ -70,6 +70,7 @@ REFUSALS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (r"\bno cancel transition\b", "NO_CANCEL_TRANSITION", "type"),
         (r"\bno (default )?exception transition\b", "NO_EXCEPTION_TRANSITION", "type"),
         (r"\bis not a participant\b", "NOT_A_PARTICIPANT", ASSIGNEE),
+        (r"\bweb form\b.*\bFORM_DATA\b.*\bis required\b", "FORM_REQUIRED", "form"),
         (r"\bparameter\b.*\bmatches no data\b", "UNKNOWN_PARAMETER", PARAMETER),
         (r"\bparameter\b.*\bdata: it takes\b", "PARAMETER_TYPE_MISMATCH", PARAMETER),
         (r"\bprocess\b.*\bhas no version\b", "PROCESS_VERSION_NOT_FOUND", "processVersion"),

@@ -139,6 +139,7 @@ async def test_a_web_form_action_completed_without_its_form_is_refused(
     result = await gql(shared_gateway, COMPLETE, {"input": {"requestNumber": number, "number": 1}})
     error = only_error(result)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert (error["extensions"]["reason"], error["extensions"]["field"]) == ("FORM_REQUIRED", "form")
     assert "FORM_DATA" in error["message"]
     assert "web form" in error["message"]
     assert wfg_snapshot(sandbox) == before
