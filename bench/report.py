@@ -71,11 +71,7 @@ def write_report(r: dict[str, Any], path: Path) -> None:
         f" | <= 0.5 us | {_met(dash_fast['us_per_field'], 0.5, at_most=True)} |",
         f"| ... of which GraphQL execution alone (resolvers' own cost taken out) | "
         f"{_fmt(dash_fast['execution_only_us_per_field'], 3)} us | | |",
-        f"| p50 latency, 20 ms backends (nodes over 50 ids vs the direct call) | "
-        f"{_fmt(r['latency_p50_ratio_at_20ms'], 3)} x | <= 1.05 x | "
-        f"{_met(r['latency_p50_ratio_at_20ms'], 1.05, at_most=True)} |",
-        f"| p99 latency, 20 ms backends | {_fmt(r['latency_p99_ratio_at_20ms'], 3)} x | <= 1.3 x | "
-        f"{_met(r['latency_p99_ratio_at_20ms'], 1.3, at_most=True)} |",
+        *_latency_targets(r),
         f"| fan-out across every readable source, 50 ms backends, vs the slowest | "
         f"{_fmt(r['fanout_ratio_vs_slowest_source'], 3)} x | <= 1.10 x | "
         f"{_met(r['fanout_ratio_vs_slowest_source'], 1.10, at_most=True)} |",
@@ -137,21 +133,36 @@ def write_report(r: dict[str, Any], path: Path) -> None:
         lines.append(f"| {s} | " + " | ".join(_calls(calls[t][s]) for t in targets) + " |")
     lat = r["latency_at_20ms"]
     fan = r["fanout_at_50ms"]
+    first = lat["gateway_nodes50"]
+    direct = r["latency_at_20ms_nodes50_vs_direct"]
     lines += [
         "",
         "## Latency (one request at a time)",
         "",
-        "| with 20 ms backends | p50 ms | p99 ms |",
-        "|---|---|---|",
+        f"With 20 ms backends: {len(first['rounds'])} rounds of a {first['run_s']:.0f} s wrk run per target at one "
+        "connection, the targets in turn and the order reversed every other round; percentiles over every request of "
+        "the rounds pooled.",
+        "",
+        "| with 20 ms backends | requests | p50 ms | p90 ms | p99 ms | max ms |",
+        "|---|---|---|---|---|---|",
     ]
     for tag, label in (
         ("direct_backend_nodes50", "direct UiPath call (`$filter` over 50 ids)"),
         ("gateway_nodes50", "Hookgate `nodes` over the same 50 ids"),
         ("passthrough_nodes50", "pass-through, same call"),
         ("gateway_dashboard", "Hookgate dashboard (two sequential backend rounds: Dixa list, then statuses)"),
-        ("passthrough_dashboard", "pass-through dashboard, same calls"),
+        ("passthrough_dashboard", "pass-through dashboard, same calls and rounds"),
     ):
-        lines.append(f"| {label} | {lat[tag]['p50_us'] / 1000:.2f} | {lat[tag]['p99_us'] / 1000:.2f} |")
+        t = lat[tag]
+        lines.append(
+            f"| {label} | {t['samples']} | {t['p50_us'] / 1000:.2f} | {t['p90_us'] / 1000:.2f} | "
+            f"{t['p99_us'] / 1000:.2f} | {t['max_us'] / 1000:.2f} |"
+        )
+    lines += [
+        "",
+        f"For information, `nodes` over 50 ids against the direct backend call: p50 {_fmt(direct['p50'], 3)} x, "
+        f"p99 {_fmt(direct['p99'], 3)} x.",
+    ]
     lines += ["", "| with 50 ms backends | p50 ms | p99 ms |", "|---|---|---|"]
     for tag in ("uipath", "dixa", "auco", "workflowgen", "gateway_all_sources"):
         label = "Hookgate, one query across all of them" if tag == "gateway_all_sources" else f"direct {tag} call"
@@ -231,6 +242,19 @@ def _large(large: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _latency_targets(r: dict[str, Any]) -> list[str]:
+    """Issue 14's latency rows: 20 ms backends, one connection, the gateway against the pass-through."""
+    rows = []
+    for scenario, label in (("nodes50", "nodes over 50 ids"), ("dashboard", "dashboard")):
+        ratios = r["latency_at_20ms_vs_passthrough"][scenario]
+        for p, target in (("p50", 1.10), ("p99", 1.3)):
+            rows.append(
+                f"| {p} latency, 20 ms backends, {label} vs the pass-through | {_fmt(ratios[p], 3)} x | "
+                f"<= {target:.2f} x | {_met(ratios[p], target, at_most=True)} |"
+            )
+    return rows
+
+
 def _calls(per_source: dict[str, int]) -> str:
     if not per_source:
         return "0"
@@ -279,9 +303,12 @@ ANALYSIS = [
     "without reading the request back (1 call instead of 2), and its all-sources query has no WorkflowGen read "
     "(WorkflowGen reads are GraphQL, not in its OpenAPI sources). Dixa delivery statuses are joined per subscription "
     "with Mesh's `@resolveTo`, as the gateway and the pass-through do.",
-    "- Latency p99 at 20 ms is at the mercy of the shared machine (one burst of other work in a run moves it by "
-    "several times, for the direct call as for the gateways): the figures are medians over interleaved rounds, and "
-    "p50 is still the one to read.",
+    "- Latency p99 at 20 ms is at the mercy of the shared machine (one burst of other work moves a request by tens "
+    "of milliseconds, for the direct call as for the gateways): the targets compare the gateway with the pass-through "
+    "measured in the same interleaved rounds, and the percentiles pool every request of the rounds (a few hundred to "
+    "a thousand), so that a p99 is not one request. `python -m bench.tail` shows where a slow request's time went "
+    "inside the gateway (upstream waits, CPU, collector pauses, time not running), which the machine's noise does "
+    "not move.",
     "- Against Hive Gateway the ratio moves between runs (Node's JIT warms up; the full run gives it a warm-up run "
     "before each measured one). Per dashboard request Hive spends more CPU than the gateway, with one more upstream "
     "call and no event-type join.",
@@ -324,8 +351,9 @@ ANALYSIS = [
     "The gateway's 2 ms over the direct call: httpx re-parsing and re-quoting the 700-character URL (about 0.3 ms, "
     "the pass-through pays it too), parsing 50 records and building 50 webhooks (about 0.3 ms), completing `Node` "
     "(an interface) through graphql-core's stock abstract-type path for each item, coercing the 50 ID variables, "
-    "and the HTTP round trip through Strawberry. 1.05 x a 20 ms call leaves about 1 ms for all of it, about what the "
-    "pass-through alone adds: out of reach for a GraphQL server in Python on this machine.",
+    "and the HTTP round trip through Strawberry. Against the direct call (the older target, 1.05 x) that left about "
+    "1 ms for all of it, about what the pass-through alone adds; issue 14 measures the gateway against the "
+    "pass-through making the same call instead (p50 <= 1.10 x), and the direct call is shown for information.",
     "- With the response cache on, a repeated dashboard costs about 0.3 ms of CPU (parse and validation cache "
     "look-ups, the cache look-up, encoding the cached answer): the targets are for the uncached gateway.",
 ]
