@@ -11,11 +11,7 @@ from tests.support.sandbox import Sandbox, sources
 
 
 def _failure_lines(json_logs: LogCapture, request_id: str) -> list[dict[str, Any]]:
-    return [
-        line
-        for line in json_logs.lines()
-        if line.get("request_id") == request_id and line.get("event") == "operation failed"
-    ]
+    return [line for line in json_logs.request_lines(request_id) if line.get("event") == "operation failed"]
 
 
 def test_an_upstream_503_logs_its_code_source_and_request_id(
@@ -33,7 +29,7 @@ def test_an_upstream_503_logs_its_code_source_and_request_id(
     assert line["error_codes"] == ["UPSTREAM_ERROR"]
     assert line["error_sources"] == ["dixa"]
     # The access line of the same request carries them too.
-    [access] = [x for x in json_logs.lines() if x.get("request_id") == request_id and x["event"] == "request"]
+    [access] = [x for x in json_logs.request_lines(request_id) if x["event"] == "request"]
     assert (access["error_codes"], access["error_sources"]) == (["UPSTREAM_ERROR"], ["dixa"])
 
 

@@ -19,7 +19,7 @@ def test_json_lines_carry_the_request_id_the_response_returned(json_logs: LogCap
     request_id = response.headers["x-request-id"]
     assert request_id
 
-    [line] = [line for line in json_logs.lines() if line.get("request_id") == request_id]
+    [line] = json_logs.request_lines(request_id)
     assert line["logger"] == "hookgate.access"
     assert line["level"] == "info"
     assert line["event"] == "request"
@@ -33,7 +33,7 @@ def test_a_callers_request_id_is_kept_and_logged(json_logs: LogCapture, gateway:
     mine = f"trace-{uuid.uuid4().hex[:12]}"
     response = gateway.post("{ sources { name } }", headers={"x-request-id": mine})
     assert response.headers["x-request-id"] == mine
-    assert any(line.get("request_id") == mine for line in json_logs.lines())
+    assert json_logs.request_lines(mine)
 
 
 def test_lines_logged_inside_a_request_carry_its_id(json_logs: LogCapture, gateway: Gateway, sandbox: Sandbox) -> None:
@@ -41,7 +41,7 @@ def test_lines_logged_inside_a_request_carry_its_id(json_logs: LogCapture, gatew
     sandbox.fault("uipath", status=503)
     response = gateway.post('{ webhooks(source: "uipath") { nodes { id } } }')
     request_id = response.headers["x-request-id"]
-    lines = [line for line in json_logs.lines() if line.get("request_id") == request_id]
+    lines = json_logs.request_lines(request_id)
     retries = [line for line in lines if line["event"] == "stamina.retry_scheduled"]
     assert retries, [line["event"] for line in lines]
     assert all(line["level"] == "warning" for line in retries)

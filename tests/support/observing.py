@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,13 @@ class LogCapture:
 
     def lines(self) -> list[dict[str, Any]]:
         return [orjson.loads(line) for line in self.text.splitlines() if line.startswith("{")]
+
+    def request_lines(self, request_id: str, *, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+        """Every line of one request, once its access line is written. A served gateway writes that line after the
+        response has left, so a client can hold the response before the line exists: wait for it (bounded)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            lines = [line for line in self.lines() if line.get("request_id") == request_id]
+            if any(line.get("logger") == "hookgate.access" for line in lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.01)
