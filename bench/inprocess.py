@@ -6,7 +6,7 @@ own work for a request: parsing (cached), validation (cached), execution, resolv
 the upstream JSON. The result is reported per *completed field*: every value in the answer's tree (an object's
 field, a list's item), which is the unit graphql-core completes one at a time.
 
-``python -m bench.inprocess [--profile] [--stock] [--iterations N]``
+``python -m bench.inprocess [--profile [--plain] [--large] [--query TEXT] [--out FILE]] [--stock] [--iterations N]``
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.seed import SeedSize, seed
+from bench.seed import LARGE, SeedSize, seed
 from gateway.app import tune_gc_for_serving
 from gateway.config import Settings, sandbox_sources
 from gateway.context import Context
@@ -150,23 +149,28 @@ async def measure(iterations: int = 200) -> dict[str, Any]:
     return out
 
 
-async def _profile(query: str, fast: bool, iterations: int, out: str | None) -> None:
-    from pyinstrument import Profiler
+async def _profile(query: str, fast: bool, iterations: int, size: SeedSize | None, out: str | None) -> None:
+    """cProfile (the standard library's: exact call counts) over ``iterations`` warm requests."""
+    import cProfile
+    import pstats
 
-    server = start_sandbox()
+    server = start_sandbox(size)
+    tune_gc_for_serving()  # as `hookgate serve` runs (else collections land in whichever function allocates)
     try:
         async with replayed_services(server.url) as services:
             schema = build_schema(services.settings, fast_execution=fast)
             for _ in range(20):
                 await schema.execute(query, context_value=Context(runtime=services))
-            profiler = Profiler(interval=0.0002, async_mode="disabled")
-            profiler.start()
+            profiler = cProfile.Profile()
+            profiler.enable()
             for _ in range(iterations):
                 await schema.execute(query, context_value=Context(runtime=services))
-            profiler.stop()
-            print(profiler.output_text(unicode=False, color=False, show_all=False))
+            profiler.disable()
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("tottime").print_stats(40)
+            stats.sort_stats("cumulative").print_stats(40)
             if out:
-                Path(out).write_text(profiler.output_html(), encoding="utf-8")  # noqa: ASYNC240 - after the timing
+                stats.dump_stats(out)  # for pstats or snakeviz
     finally:
         server.stop()
 
@@ -174,15 +178,18 @@ async def _profile(query: str, fast: bool, iterations: int, out: str | None) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--profile", action="store_true", help="profile with pyinstrument instead of timing")
+    parser.add_argument("--profile", action="store_true", help="profile with cProfile instead of timing")
     parser.add_argument("--stock", action="store_true", help="with --profile: stock execution")
     parser.add_argument("--plain", action="store_true", help="the dashboard without delivery statuses")
-    parser.add_argument("--html", help="with --profile: also write the HTML profile here")
+    parser.add_argument("--large", action="store_true", help="with --profile: the dashboard_large data set")
+    parser.add_argument("--query", help="with --profile: this query instead of the dashboard")
+    parser.add_argument("--out", help="with --profile: also write the pstats file here")
     parser.add_argument("--json", action="store_true", help="print only the JSON figures (the default output)")
     args = parser.parse_args()
     if args.profile:
-        query = DASHBOARD_PLAIN if args.plain else DASHBOARD
-        asyncio.run(_profile(query, not args.stock, args.iterations, args.html))
+        query = args.query or (DASHBOARD_PLAIN if args.plain else DASHBOARD)
+        size = LARGE if args.large else None
+        asyncio.run(_profile(query, not args.stock, args.iterations, size, args.out))
         return
     import json
 

@@ -13,7 +13,9 @@ Two drivers: ``execute`` (``await schema.execute(query)`` with a fresh context, 
 the client side of httpx is counted too).
 
 ``python -m bench.instructions [--scenario dashboard_large] [--driver execute|asgi] [--stock] [--requests N]
-[--keep DIR]`` (``--keep`` leaves the callgrind files there, for ``callgrind_annotate``).
+[--query TEXT] [--keep DIR]`` (``--query`` counts another query over the scenario's data, e.g. ``{ webhooks(first:
+200) { totalCount } }`` for what the resolvers cost without completing any field; ``--keep`` leaves the callgrind
+files there, for ``callgrind_annotate``).
 """
 
 from __future__ import annotations
@@ -87,7 +89,16 @@ async def drive(sandbox_url: str, query: str, *, driver: str, fast: bool, reques
             os.getpgrp()
 
 
-def count(sandbox_url: str, scenario: str, *, driver: str, fast: bool, requests: int, keep: Path | None) -> int:
+def count(
+    sandbox_url: str,
+    scenario: str,
+    *,
+    driver: str,
+    fast: bool,
+    requests: int,
+    keep: Path | None,
+    query: str | None = None,
+) -> int:
     """Instructions of ``requests`` measured requests, from callgrind's first dump."""
     out_dir = Path(tempfile.mkdtemp(prefix="hookgate-callgrind-")) if keep is None else keep
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -110,6 +121,7 @@ def count(sandbox_url: str, scenario: str, *, driver: str, fast: bool, requests:
         "--requests",
         str(requests),
         *([] if fast else ["--stock"]),
+        *([] if query is None else ["--query", query]),
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0", "HOOKGATE_LOG_LEVEL": "warning"}
     subprocess.run(argv, check=True, capture_output=True, env=env, cwd=Path(__file__).resolve().parent.parent)
@@ -127,12 +139,19 @@ def main() -> None:
     parser.add_argument("--stock", action="store_true", help="stock execution as well as fast")
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--keep", type=Path, help="keep the callgrind files in this directory")
+    parser.add_argument("--query", help="count this query instead of the scenario's (over the scenario's data)")
     parser.add_argument("--drive", metavar="SANDBOX_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
         driver = (args.driver or ["execute"])[0]
         asyncio.run(
-            drive(args.drive, QUERIES[args.scenario], driver=driver, fast=not args.stock, requests=args.requests)
+            drive(
+                args.drive,
+                args.query or QUERIES[args.scenario],
+                driver=driver,
+                fast=not args.stock,
+                requests=args.requests,
+            )
         )
         return
     if shutil.which("valgrind") is None:
@@ -141,11 +160,19 @@ def main() -> None:
 
     server = start_sandbox(SIZES[args.scenario])
     results: dict[str, Any] = {"scenario": args.scenario, "requests": args.requests, "instructions_per_request": {}}
+    if args.query:
+        results["query"] = args.query
     try:
         for driver in args.driver or ["execute", "asgi"]:
             for fast in (True, False) if args.stock else (True,):
                 total = count(
-                    server.url, args.scenario, driver=driver, fast=fast, requests=args.requests, keep=args.keep
+                    server.url,
+                    args.scenario,
+                    driver=driver,
+                    fast=fast,
+                    requests=args.requests,
+                    keep=args.keep,
+                    query=args.query,
                 )
                 name = f"{driver}-{'fast' if fast else 'stock'}"
                 results["instructions_per_request"][name] = total // args.requests

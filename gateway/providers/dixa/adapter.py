@@ -62,6 +62,9 @@ KEY_REFRESH_TIMEOUT_S: Final = 5.0
 #: How long an unchanged key set is taken as still stored (see ``DixaAdapter._keys_written``).
 _REWRITE_UNCHANGED_S: Final = 60.0
 
+#: A page of the subscription list, as parsed once per distinct answer: records, (id, secretKey) pairs, next link.
+_ListPage = tuple[tuple[WebhookRecord, ...], tuple[tuple[str, str], ...], str | None]
+
 
 class KeyBook(Protocol):
     """Where the subscriptions' secret keys are kept: the store's verification-key API (gateway/store/base.py)."""
@@ -188,16 +191,30 @@ class DixaAdapter(Adapter):
 
     async def list_webhooks(self, filter: WebhookFilter) -> list[WebhookRecord]:
         """Every subscription matching ``filter`` (Dixa cannot filter: the gateway does)."""
-        body = await self.http.json("GET", WEBHOOKS, read=True)
-        items = self._data_list(body, "subscriptions")
+        records, keys, link = await self._list_page(WEBHOOKS)
+        found, learnt = list(records), list(keys)
         seen: set[str] = set()
         # [likely] The webhook list is not documented as paged; Dixa's paged lists say so with meta.next (a path).
-        while isinstance(body, dict) and isinstance(meta := body.get("meta"), dict) and meta.get("next"):
-            body = await self.http.json("GET", self._checked_link(str(meta["next"]), seen), read=True)
-            items.extend(self._data_list(body, "subscriptions"))
-        await self._learn(items, replace=True)
-        records = [self._record(item) for item in items]
-        return [record for record in records if record is not None and filter.matches(record)]
+        while link:
+            records, keys, link = await self._list_page(self._checked_link(link, seen))
+            found.extend(records)
+            learnt.extend(keys)
+        await self._learn_keys(dict(learnt), replace=True)
+        return [record for record in found if filter.matches(record)]
+
+    async def _list_page(self, url: str) -> _ListPage:
+        """One page of the list. An answer byte for byte equal to this URL's last one reuses its parse (see
+        :meth:`UpstreamClient.decode_once`): a dashboard lists the same subscriptions on every request."""
+        response = await self.http.request("GET", url, read=True)
+        return self.http.decode_once(url, response, self._parse_list_page)
+
+    def _parse_list_page(self, body: Any) -> _ListPage:
+        """(records, (id, secretKey) pairs, the next page's link): immutable, since requests share it."""
+        items = self._data_list(body, "subscriptions")
+        records = tuple(record for item in items if (record := self._record(item)) is not None)
+        meta = body.get("meta")  # a dict: _data_list() accepted it
+        link = str(meta["next"]) if isinstance(meta, dict) and meta.get("next") else None
+        return records, tuple(self._keys_of(items).items()), link
 
     async def refresh_verification_keys(self) -> bool:
         """Read every subscription again to learn their keys, for a delivery that matched none of the stored ones
@@ -330,13 +347,21 @@ class DixaAdapter(Adapter):
 
     async def _learn(self, items: Sequence[Mapping[str, Any]], *, replace: bool = False) -> None:
         """Keep the ``secretKey`` of each subscription in ``items`` (``replace``: they are all there are)."""
-        if self._keys is None:
-            return
-        keys = {
+        if self._keys is not None:
+            await self._learn_keys(self._keys_of(items), replace=replace)
+
+    @staticmethod
+    def _keys_of(items: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        return {
             item["id"]: key
             for item in items
             if isinstance(item.get("id"), str) and isinstance(key := item.get("secretKey"), str) and key
         }
+
+    async def _learn_keys(self, keys: dict[str, str], *, replace: bool = False) -> None:
+        """Keep ``keys`` (subscription id to secretKey; ``replace``: they are all there are)."""
+        if self._keys is None:
+            return
         if not keys and not replace:
             return
         now = time.monotonic()
