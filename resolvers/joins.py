@@ -12,6 +12,9 @@ keeps them on the execution fast path: a dashboard of hundreds of webhooks makes
 - ``deliveryStatuses``: null at once where the source keeps none; otherwise a Later that loads through the request's
   loader if selected, a failure being an error at the field's own path.
 
+A catalogue view also keeps the webhooks made from records of a source without delivery statuses: while the source
+answers the same bytes its records are the same objects, and so are their webhooks (:attr:`CatalogueView.built`).
+
 Every read of an event catalogue takes one route: the request's loaders (``ctx.loaders.event_types``, or
 ``known_event_types`` when nothing may wait), over the cross-request catalogue cache; :func:`catalogue` and
 :func:`known_catalogue` give it as a :class:`CatalogueView`, whose EventType objects are made once per fetched
@@ -30,13 +33,15 @@ from schema.types import DeliveryStatus, EventType, Webhook
 
 #: Bound on the event-name sets remembered per catalogue (a tenant has few distinct subscriptions).
 MAX_PICKED = 4096
+#: Bound on the webhooks kept per catalogue view (records of answers no longer given are dropped with the rest).
+MAX_BUILT = 4096
 
 
 class CatalogueView:
     """A source's event types as schema objects, made once per fetched catalogue and shared by the webhooks that
     subscribe to them (the catalogue cache keeps it beside the records it was made from)."""
 
-    __slots__ = ("index", "picked", "types")
+    __slots__ = ("built", "index", "picked", "types")
 
     def __init__(self, records: list[EventTypeRecord]) -> None:
         self.types = [EventType.from_record(r) for r in records]
@@ -44,6 +49,12 @@ class CatalogueView:
         #: The list picked for each set of subscribed names: webhooks are parsed anew on every request, but their
         #: event names repeat, and this view lives as long as the cached catalogue does.
         self.picked: dict[tuple[str, ...], list[EventType]] = {}
+        #: Webhooks made with this view from records of a source that keeps no delivery statuses, by the record's id
+        #: (the record is held with its webhook, so that the id cannot be reused). Such a webhook is a function of
+        #: its (frozen) record and this view alone, and a source answering the same bytes gives the same record
+        #: objects (``UpstreamClient.decode_once``): a dashboard then builds no webhook at all. Like the event types,
+        #: the webhooks are shared by every request that shows them (nothing mutates a field value).
+        self.built: dict[int, tuple[WebhookRecord, Webhook]] = {}
 
     def pick(self, record: WebhookRecord) -> list[EventType]:
         """The record's subscribed event types, in catalogue order.
@@ -144,12 +155,17 @@ class WebhookJoins:
 
         return cast("list[DeliveryStatus] | None", loading.Later(load))
 
-    def joined(self, records: Iterable[WebhookRecord]) -> list[Joined]:
-        """The joined fields of each record, with what is decided per source decided once per run of records of one
-        source (a page of hundreds of webhooks comes from a few sources)."""
-        out: list[Joined] = []
+    def webhooks(self, records: Iterable[WebhookRecord]) -> list[Webhook]:
+        """The webhooks of ``records``, in order: those a catalogue view holds already (see
+        :attr:`CatalogueView.built`) as they are, the others built with their joined fields. What is decided per
+        source is decided once per run of records of one source (a page of hundreds comes from a few sources)."""
+        hooks: list[Webhook | None] = []
+        missing: list[WebhookRecord] = []
+        joined: list[Joined] = []
+        places: list[tuple[int, CatalogueView | None]] = []  # of each missing webhook: its index, the view to keep it
         source: str | None = None
         view: CatalogueView | None = None
+        built: dict[int, tuple[WebhookRecord, Webhook]] | None = None
         keeps = False
         for record in records:
             if record.source != source:
@@ -157,6 +173,12 @@ class WebhookJoins:
                 known = self._catalogue(source)
                 view = known if isinstance(known, CatalogueView) else None
                 keeps = self._keeps(source)
+                built = view.built if view is not None and not keeps else None
+            if built is not None:
+                held = built.get(id(record))
+                if held is not None and held[0] is record:
+                    hooks.append(held[1])
+                    continue
             if view is None:
                 event_types = self.event_types(record)
             elif record.subscribe_to_all_events:
@@ -164,11 +186,20 @@ class WebhookJoins:
             else:
                 picked = view.picked.get(record.events)
                 event_types = view.pick(record) if picked is None else picked
-            out.append((event_types, self.delivery_statuses(record) if keeps else None))
-        return out
-
-    def webhooks(self, records: list[WebhookRecord]) -> list[Webhook]:
-        return Webhook.from_records(records, self.joined(records))
+            places.append((len(hooks), view if built is not None else None))
+            hooks.append(None)
+            missing.append(record)
+            joined.append((event_types, self.delivery_statuses(record) if keeps else None))
+        if missing:
+            for (index, keeper), record, hook in zip(
+                places, missing, Webhook.from_records(missing, joined), strict=True
+            ):
+                hooks[index] = hook
+                if keeper is not None:
+                    if len(keeper.built) >= MAX_BUILT:
+                        keeper.built.clear()
+                    keeper.built[id(record)] = (record, hook)
+        return cast("list[Webhook]", hooks)
 
     def webhook(self, record: WebhookRecord) -> Webhook:
         return self.webhooks([record])[0]

@@ -3,7 +3,9 @@
 - ``Webhook.from_records`` makes webhooks without the dataclass ``__init__``: the objects must be the ones
   ``__init__`` makes, field for field, so that a field added to ``Webhook`` cannot be left out.
 - ``UpstreamClient.decode_once`` reuses what it parsed from an answer while the same URL answers the same bytes: a
-  changed answer must be parsed again.
+  changed answer must be parsed again (UiPath's pages, Dixa's and Auco's lists).
+- A catalogue view keeps the webhooks made from unchanged records (sources without delivery statuses): a changed
+  answer makes new ones.
 - The first attempt of a read is made outside stamina's retry context: a failing read is still retried as configured.
 """
 
@@ -24,7 +26,7 @@ from schema.enums import Provider
 from schema.ids import encode_id
 from schema.types import EventType, Webhook
 from tests.support.gateway import GatewayFactory
-from tests.support.populate import add_uipath_webhooks
+from tests.support.populate import add_dixa_subscriptions, add_uipath_webhooks
 from tests.support.sandbox import Sandbox
 
 CATALOGUE = [
@@ -184,3 +186,69 @@ async def test_one_catalogue_route_makes_its_event_types_once_for_every_request_
     again = await gateway.ok(query)
     assert again == first
     assert len(made) == catalogue_size, "a later request shows the same objects while the catalogue is cached"
+
+
+async def test_dixa_and_auco_lists_are_parsed_once_per_answer(
+    gateway_in_process: GatewayFactory, sandbox: Sandbox
+) -> None:
+    """Like UiPath's pages: the same bytes give the same records; Dixa's changed answer is parsed again."""
+    from gateway.domain.records import WebhookFilter
+
+    gateway = await gateway_in_process()
+    for source, parse in (("dixa", "_parse_list_page"), ("auco", "_parse_records")):
+        adapter: Any = gateway.services.adapters[source]
+        parsed: list[int] = []
+        original = getattr(adapter, parse)
+
+        def counting(body: Any, original: Any = original, parsed: list[int] = parsed) -> Any:
+            parsed.append(1)
+            return original(body)
+
+        setattr(adapter, parse, counting)
+        first = await adapter.list_webhooks(WebhookFilter())
+        again = await adapter.list_webhooks(WebhookFilter())
+        assert first
+        assert again == first
+        assert len(parsed) == 1, source
+        assert all(a is b for a, b in zip(again, first, strict=True))
+        if source == "dixa":
+            (added,) = add_dixa_subscriptions(sandbox, 1)
+            changed = await adapter.list_webhooks(WebhookFilter())
+            assert len(parsed) == 2
+            assert added in [r.provider_id for r in changed]
+
+
+async def test_webhooks_of_unchanged_records_are_reused_across_requests(
+    gateway_in_process: GatewayFactory, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook of a source that keeps no delivery statuses is kept with the catalogue view and shown again while
+    the source answers the same bytes; Dixa's (whose statuses load through each request's loaders) are built anew."""
+    gateway = await gateway_in_process()
+    built: list[str] = []
+    original = Webhook.from_records.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[Webhook], records: Any, joined: Any) -> list[Webhook]:
+        records = list(records)
+        built.extend(r.source for r in records)
+        return original(cls, records, joined)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Webhook, "from_records", classmethod(counting))
+    query = (
+        "{ webhooks { nodes { id source url events eventTypes { name group } "
+        "deliveryStatuses { event lastDelivery { success } } } } }"
+    )
+    await gateway.ok(query)  # loads the catalogues: their views exist from the next request on
+    built.clear()
+    first = await gateway.ok(query)
+    sources = [node["source"] for node in first["webhooks"]["nodes"]]
+    assert {"uipath", "dixa", "auco"} <= set(sources)
+    assert sorted(built) == sorted(sources)
+    built.clear()
+    again = await gateway.ok(query)
+    assert again == first
+    assert sorted(built) == sorted(s for s in sources if s == "dixa"), "only those keeping delivery statuses"
+    built.clear()
+    (added,) = add_uipath_webhooks(sandbox, 1)
+    changed = await gateway.ok(query)
+    assert encode_id("Webhook", "uipath", added) in [node["id"] for node in changed["webhooks"]["nodes"]]
+    assert built.count("uipath") == sources.count("uipath") + 1, "a changed answer: new records, new webhooks"
