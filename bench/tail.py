@@ -1,6 +1,6 @@
 """Where a slow request's time went: the gateway and the pass-through at 20 ms backends, one request at a time.
 
-``python -m bench.tail [--requests N] [--latency-ms MS] [--slowest K] [--json PATH] [--census]``
+``python -m bench.tail [--requests N] [--latency-ms MS] [--slowest K] [--json PATH] [--census] [--profile DIR]``
 
 Starts the sandbox and the pass-through as ``make bench`` does (bench/run.py: same seed, same pinning), and the
 gateway as ``hookgate serve`` runs it (same app, same uvicorn protocols, uvloop, ``tune_gc_for_serving``) but with
@@ -14,6 +14,8 @@ request and inside the gateway's process:
   upstream rounds (a call that starts after another ended is one round later);
 - every garbage collection (generation, pause, objects examined, objects freed), in a request or between requests,
   and after each scenario what a full collection costs (``--census``: which types the cyclic garbage is made of);
+- with ``--profile DIR``, cProfile of the gateway process over each scenario's requests (``DIR/<scenario>.prof``,
+  its largest own times printed);
 - every new upstream connection (aiohttp's connection trace), so that a connection not reused shows.
 
 It prints the latency of both sides, what the gateway's requests were made of (counts first: collections, rounds,
@@ -23,6 +25,7 @@ connections, which do not depend on the machine's noise), and the slowest gatewa
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import json
 import os
@@ -38,6 +41,7 @@ import httpx
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+ROOT = Path(__file__).resolve().parent.parent
 #: The probe's own route on the instrumented gateway: GET answers the records so far and forgets them.
 PROBE_PATH = "/_tail"
 
@@ -55,6 +59,7 @@ class Probe:
     between: list[list[float]] = field(default_factory=list)  # collections outside any request
     _gc_started: float = 0.0
     _gc_young: int = 0
+    profiler: cProfile.Profile | None = None
 
     def watch_gc(self) -> None:
         gc.callbacks.append(self._on_gc)
@@ -105,6 +110,13 @@ class Probe:
                 await app(scope, receive, send)
                 return
             if scope["path"] == PROBE_PATH:
+                query = scope["query_string"].decode()
+                if query.startswith("profile=") and self.profiler is not None:  # an empty path: start again
+                    self.profiler.disable()
+                    if query.removeprefix("profile="):
+                        self.profiler.dump_stats(query.removeprefix("profile="))
+                    self.profiler = cProfile.Profile()
+                    self.profiler.enable()
                 body = orjson.dumps({"records": self.records, "between": self.between, **self.heap()})
                 self.records, self.between = [], []
                 await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"json")]})
@@ -161,7 +173,7 @@ class TimedTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def serve(config: str, port: int, *, census: bool) -> None:
+def serve(config: str, port: int, *, census: bool, profile: bool) -> None:
     """The gateway as ``hookgate serve --workers 1`` builds and runs it, with the probe around it."""
     from gateway.app import create_app, tune_gc_for_serving
     from gateway.cli import configure_logging_from_env
@@ -177,6 +189,9 @@ def serve(config: str, port: int, *, census: bool) -> None:
     transports = {name: TimedTransport(build_transport(cfg), probe, name) for name, cfg in settings.sources.items()}
     app = create_app(settings, transports=transports)
     tune_gc_for_serving()
+    if profile:
+        probe.profiler = cProfile.Profile()
+        probe.profiler.enable()
     if census:
         gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage, for Probe.heap to count
     serve_gateway(
@@ -221,6 +236,20 @@ def upstream_ms(calls: list[list[Any]]) -> float:
     return total
 
 
+def phases(record: dict[str, Any]) -> tuple[float, float, float]:
+    """The gateway's own time around the upstream calls: before the first one starts, between the end of a round
+    and the start of the next (what the next round waited for), after the last one ends."""
+    calls = sorted(record["upstream"], key=lambda c: c[2])
+    if not calls:
+        return record["wall_ms"], 0.0, 0.0
+    depth = call_rounds(calls)
+    between = 0.0
+    for k in range(2, max(depth) + 1):
+        start = min(c[2] for c, d in zip(calls, depth, strict=True) if d == k)
+        between += start - max(c[3] for c, d in zip(calls, depth, strict=True) if d < k and c[3] <= start)
+    return calls[0][2], between, record["wall_ms"] - max(c[3] for c in calls)
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
@@ -254,7 +283,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         gateway = bench.start_gateway(
             "gateway_tail",
             cache=False,
-            argv=[sys.executable, "-m", "bench.tail", "--serve", *(["--census"] if args.census else [])],
+            argv=[
+                *(sys.executable, "-m", "bench.tail", "--serve"),
+                *(["--census"] if args.census else []),
+                *(["--profile", str(args.profile)] if args.profile else []),
+            ],
         )
         passthrough = bench.start_passthrough()
         assert bench.sandbox is not None
@@ -276,10 +309,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
             os.sched_setaffinity(0, {0})  # the client where wrk runs in the bench, away from the servers' CPU
         out: dict[str, Any] = {"latency_ms": args.latency_ms, "requests": args.requests, "scenarios": {}}
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            out["profile"] = str(args.profile)
         for scenario, pair in calls.items():
             for call in pair.values():
                 warm_up(call, 30)
-            httpx.get(gateway.url + PROBE_PATH)  # forget the warm-up
+            httpx.get(gateway.url + PROBE_PATH + ("?profile=" if args.profile else ""))  # forget the warm-up
             clients = {target: httpx.Client(timeout=30) for target in pair}
             latencies: dict[str, list[float]] = {target: [] for target in pair}
             by_id: dict[str, float] = {}
@@ -304,11 +340,30 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 gc.enable()
                 for client in clients.values():
                     client.close()
-            probed = httpx.get(gateway.url + PROBE_PATH, timeout=30).json()
+            where = f"?profile={(args.profile / scenario).with_suffix('.prof').resolve()}" if args.profile else ""
+            probed = httpx.get(gateway.url + PROBE_PATH + where, timeout=30).json()
             out["scenarios"][scenario] = {"client_ms": latencies, "gateway": probed, "client_by_id": by_id}
         return out
     finally:
         bench.stop()
+
+
+def top(path: Path, requests: int, lines: int = 12) -> None:
+    """The largest own times of a profile, per request (the event loop's wait for I/O left out)."""
+    import pstats
+
+    stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    rows = sorted(
+        ((tt, name) for name, (_, _, tt, _, _) in stats.items() if "poll" not in name[2]),
+        reverse=True,
+    )
+    total = sum(tt for tt, _ in rows)
+    print(f"  profile: {total * 1000 / requests:.2f} ms of own time per request; largest:")
+    for tt, (file, line, function) in rows[:lines]:
+        where = file.split("site-packages/")[-1]
+        if where.startswith(str(ROOT)):
+            where = where[len(str(ROOT)) + 1 :]
+        print(f"    {tt * 1000 / requests:6.3f} ms  {function} ({where}:{line})")
 
 
 def report(out: dict[str, Any], slowest: int) -> None:
@@ -347,11 +402,20 @@ def report(out: dict[str, Any], slowest: int) -> None:
             f"  own time (wall minus upstream) p50 {pct(own, 50):.2f} p99 {pct(own, 99):.2f} ms; cpu p50 "
             f"{pct(cpu, 50):.2f} p99 {pct(cpu, 99):.2f}; not running p50 {pct(idle, 50):.2f} p99 {pct(idle, 99):.2f}"
         )
+        split = [phases(r) for r in records]
+        print(
+            "  gateway's own time around the upstream calls, p50 / p99 ms: before the first "
+            f"{pct([x[0] for x in split], 50):.2f} / {pct([x[0] for x in split], 99):.2f}, between rounds "
+            f"{pct([x[1] for x in split], 50):.2f} / {pct([x[1] for x in split], 99):.2f}, after the last "
+            f"{pct([x[2] for x in split], 50):.2f} / {pct([x[2] for x in split], 99):.2f}"
+        )
         heap, full = found["gateway"], found["gateway"]["full_collection"]
         if full is not None:
             print(f"  then a full collection: {heap['objects']} objects tracked (not frozen), {full[1]:.1f} ms")
         for name, count in heap["census"].items():
             print(f"    cyclic garbage per request: {count / n:7.1f} {name}")
+        if out.get("profile"):
+            top(Path(out["profile"]) / f"{scenario}.prof", n)
         by_id = found["client_by_id"]
         print(f"  slowest {slowest} gateway requests:")
         for record in sorted(records, key=lambda r: by_id.get(r["id"], 0.0), reverse=True)[:slowest]:
@@ -365,12 +429,13 @@ def main() -> None:
     parser.add_argument("--slowest", type=int, default=5, help="gateway requests to take apart")
     parser.add_argument("--json", type=Path, help="also write every record here")
     parser.add_argument("--census", action="store_true", help="count the cyclic garbage's types (slows the gateway)")
+    parser.add_argument("--profile", type=Path, help="cProfile the gateway per scenario into this directory")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the instrumented gateway
     parser.add_argument("--config", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.config, args.port, census=args.census)
+        serve(args.config, args.port, census=args.census, profile=args.profile is not None)
         return
     out = measure(args)
     if args.json:
