@@ -1,11 +1,13 @@
 """The ceiling: a bare pass-through proxy making the same backend calls as the gateway, with no GraphQL.
 
-Same HTTP stack as the gateway (Starlette on uvicorn with uvloop and httptools, one worker), the same upstream
-client (httpx over the httpx-aiohttp transport with the same pool limits), orjson both ways. For each benchmark
-scenario it makes exactly the backend calls the gateway makes for it (``bench/results.json`` shows both counts from
-the sandbox's ``/_control/calls``) and answers the joined JSON in the shape the gateway's answer has. It keeps the
-UiPath event catalogue for 300 s, as the gateway does. It validates nothing and maps nothing it need not: that is the
-point of a ceiling.
+Same HTTP stack as the gateway (Starlette on uvicorn with uvloop and the gateway's httptools protocol, one worker),
+the same upstream client (httpx over the httpx-aiohttp transport with the same pool limits), orjson both ways, and
+the garbage collector run as ``hookgate serve`` runs it (``tune_gc_for_serving``, a young collection when an answer
+leaves the server idle), so that the latency comparison is of the work each does, not of their collector settings.
+For each benchmark scenario it makes exactly the backend calls the gateway makes for it (``bench/results.json``
+shows both counts from the sandbox's ``/_control/calls``) and answers the joined JSON in the shape the gateway's
+answer has. It keeps the UiPath event catalogue for 300 s, as the gateway does. It validates nothing and maps
+nothing it need not: that is the point of a ceiling.
 
 ``python -m bench.passthrough --sandbox http://127.0.0.1:8100 --port 8300``
 """
@@ -29,9 +31,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.app import tune_gc_for_serving
 from gateway.providers.dixa.catalogue import EVENTS as DIXA_EVENTS
 from gateway.providers.dixa.catalogue import event_group as dixa_group
 from gateway.providers.workflowgen.graphql_reads import ACTION_FIELDS, REQUEST_FIELDS
+from gateway.server import GatewayHttpProtocol
 from resolvers.common import natural_key
 
 UIPATH_AUTH = {"Authorization": "Bearer sandbox-uipath-token"}
@@ -280,12 +284,14 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8300)
     args = parser.parse_args()
+    app = build_app(args.sandbox.rstrip("/"))
+    tune_gc_for_serving()
     uvicorn.run(
-        build_app(args.sandbox.rstrip("/")),
+        app,
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpProtocol,
         log_level="warning",
         access_log=False,
     )
