@@ -65,6 +65,7 @@ from graphql.type.scalars import (  # noqa: E402
 from strawberry.execution import optimized_is_awaitable  # noqa: E402
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext  # noqa: E402
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter  # noqa: E402
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE  # noqa: E402
 from strawberry.types.field import StrawberryField  # noqa: E402
 
 GRAPHQL_MIN_INT: Final = -(2**31)
@@ -128,6 +129,44 @@ def safe_is_type_of(object_type: GraphQLObjectType) -> tuple[bool, Callable[[Any
     return False, None
 
 
+#: The attributes of the object itself that Strawberry's ``is_type_of`` reads: the cast ``strawberry.cast`` sets on
+#: an instance, and the type definition (read through ``has_object_definition`` for generic types).
+IS_TYPE_OF_NAMES: Final = (TYPE_CAST_ATTRIBUTE, "__strawberry_definition__")
+
+
+def class_decides_is_type_of(is_type_of: Callable[[Any, Any], Any], cls: type) -> bool:
+    """Whether Strawberry's ``is_type_of`` closure (see :func:`safe_is_type_of`) gives one answer for every object of
+    exactly ``cls`` whose ``__dict__`` holds neither of :data:`IS_TYPE_OF_NAMES`, so that one object's answer stands
+    for all of them. ``cls`` must be a plain class (:func:`plain_class`).
+
+    The closure answers from ``getattr(obj, TYPE_CAST_ATTRIBUTE, None)``, then (for a generic type) from
+    ``obj.__strawberry_definition__``, then from ``isinstance(obj, possible_types)``. For an object of a plain class
+    without either name in its ``__dict__``, the two look-ups find the class's attributes (or nothing), which are the
+    same for every such object unless one is a descriptor, whose answer could depend on the object: none may be. And
+    ``isinstance`` looks at the class only (``obj.__class__`` is the class itself) when every possible type's
+    metaclass is ``type`` (no ``__instancecheck__`` of its own).
+    """
+    code = getattr(is_type_of, "__code__", None)
+    closure = getattr(is_type_of, "__closure__", None) or ()
+    if code is None or is_type_of.__qualname__ not in _IS_TYPE_OF:
+        return False
+    cells = dict(zip(code.co_freevars, closure, strict=True))
+    for name in ("possible_types", "possible_cast_types"):
+        cell = cells.get(name)
+        if cell is None:
+            return False  # another closure than the one described: no shortcut
+        types = cell.cell_contents
+        if not isinstance(types, tuple) or not all(type(t) is type for t in types):
+            return False
+    for name in IS_TYPE_OF_NAMES:
+        for klass in cls.__mro__:
+            if name in vars(klass):
+                if hasattr(type(vars(klass)[name]), "__get__"):
+                    return False
+                break
+    return True
+
+
 def identity_type(leaf: GraphQLScalarType | GraphQLEnumType) -> type | None:
     """The exact Python type whose values the leaf's serializer returns unchanged (further checks for int/float)."""
     coerce = getattr(leaf, "coerce_output_value", None)
@@ -183,10 +222,12 @@ __all__ = [
     "GRAPHQL_MAX_INT",
     "GRAPHQL_MIN_INT",
     "INSTALLED_VERSIONS",
+    "IS_TYPE_OF_NAMES",
     "KNOWN_IS_AWAITABLE",
     "PINNED_VERSIONS",
     "CustomGraphQLEnumType",
     "StrawberryGraphQLCoreExecutionContext",
+    "class_decides_is_type_of",
     "gather_with_cancel",
     "has_middleware",
     "identity_type",

@@ -48,6 +48,7 @@ from graphql import GraphQLObjectType, GraphQLOutputType, GraphQLResolveInfo
 from graphql.pyutils import Path, Undefined
 
 from gateway.execution.compat import (
+    IS_TYPE_OF_NAMES,
     StrawberryGraphQLCoreExecutionContext,
     gather_with_cancel,
     has_middleware,
@@ -296,6 +297,19 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_type_of = completion.is_type_of
         return is_type_of is None or is_type_of(value, None) is True
 
+    def _passes_by_class(self, completion: Completion, value: Any) -> bool:
+        """Whether ``value``, which passed :meth:`_object_ok`, passed it by its class: any object of that class passes
+        it too whose own ``__dict__`` holds neither ``__await__`` nor what ``is_type_of`` reads of the object itself
+        (see :func:`compat.plain_class` and :func:`compat.class_decides_is_type_of`)."""
+        cls = type(value)
+        if self._plain_classes.get(cls) is not True:
+            return False
+        is_type_of = completion.is_type_of
+        if is_type_of is None:
+            return True
+        own = value.__dict__
+        return not any(name in own for name in IS_TYPE_OF_NAMES) and self.planner.decides(is_type_of, cls)
+
     def _complete_object(self, completion: Completion, value: Any, path: LazyPath) -> Any:
         """An object's answer (or awaitable), or Undefined when the stock path must take it."""
         if not self._object_ok(completion, value):
@@ -327,10 +341,24 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         completed_results: list[Any] = []
         append = completed_results.append
         awaitable_indices: list[int] = []
+        # The class of the last item that passed _object_ok, when its checks are decided by the class (see
+        # _passes_by_class): a later object of it passes them too unless its own __dict__ holds what they read of the
+        # object itself (__await__, and what is_type_of reads), in which case _object_ok checks it in full.
+        passed: type | None = None
+        checks_type = completion.is_type_of is not None
+        cast_name, definition_name = IS_TYPE_OF_NAMES
         try:
             for index, item in enumerate(items):
                 item_path: LazyPath = (path, index, None)
-                if item is not None and object_ok(completion, item):
+                ok = False
+                if type(item) is passed:
+                    own = item.__dict__
+                    ok = "__await__" not in own and not (checks_type and (cast_name in own or definition_name in own))
+                if not ok and item is not None and object_ok(completion, item):
+                    ok = True
+                    if type(item) is not passed and self._passes_by_class(completion, item):
+                        passed = type(item)
+                if ok:
                     if builder is not None:
                         built = builder(item, env)
                         if built is not None:

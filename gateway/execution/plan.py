@@ -36,6 +36,7 @@ from gateway.execution.compat import (
     GRAPHQL_MIN_INT,
     KNOWN_IS_AWAITABLE,
     CustomGraphQLEnumType,
+    class_decides_is_type_of,
     identity_type,
     plain_class,
     plain_field,
@@ -315,6 +316,16 @@ class Planner:
         self.plain_classes: dict[type, bool] = {}
         self.knows_is_awaitable = is_awaitable in KNOWN_IS_AWAITABLE
         self.checks: ObjectChecks = (is_awaitable, self.plain_classes, self.learn_class)
+        #: Per (is_type_of, class) met in this request: whether one object's answer stands for the class's objects.
+        self.class_decided: dict[tuple[Callable[[Any, Any], Any], type], bool] = {}
+
+    def decides(self, is_type_of: Callable[[Any, Any], Any], cls: type) -> bool:
+        """:func:`compat.class_decides_is_type_of`, once per request per pair."""
+        key = (is_type_of, cls)
+        decided = self.class_decided.get(key)
+        if decided is None:
+            decided = self.class_decided[key] = class_decides_is_type_of(is_type_of, cls)
+        return decided
 
     def learn_class(self, cls: type) -> bool:
         """Whether objects of ``cls`` take the plain-class awaitability check (see :func:`compat.plain_class`)."""
