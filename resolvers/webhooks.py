@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from operator import itemgetter
+from bisect import bisect_right
+from operator import attrgetter
 from typing import Any, Final
 
 import strawberry
@@ -65,24 +66,35 @@ async def webhooks(
     loaders = info.context.loaders
     answered = await gather_sources(info, adapters, lambda a: loaders.reader(a.name, WebhookRegistry)
                                     .list_webhooks(flt))  # fmt: skip
-    rows: list[tuple[tuple[Any, ...], WebhookRecord]] = []
-    # Adapters filter already; applied again (some filter only in part), except when there is nothing to filter.
-    filtered = flt.enabled is not None or flt.url is not None or flt.event_type is not None
-    for adapter, records in answered:
-        rank = order[adapter.name]
-        rows.extend(((rank, natural_key(r.provider_id)), r) for r in records if not filtered or flt.matches(r))
-    rows.sort(key=itemgetter(0))
-    total = len(rows)
-    start = 0
+    after_rank, after_key = -1, (0, 0, "")  # no cursor: no source has rank -1
     if after is not None:
         after_source, after_id = decode_cursor(after, prefix="webhooks", parts=2)
         if after_source not in order:
             raise BadUserInput(f"after: the cursor's source '{after_source}' is not configured", field="after")
-        key = (order[after_source], natural_key(after_id))
-        start = next((i for i, row in enumerate(rows) if row[0] > key), len(rows))
+        after_rank, after_key = order[after_source], natural_key(after_id)
+    # Adapters filter already; applied again (some filter only in part), except when there is nothing to filter.
+    filtered = flt.enabled is not None or flt.url is not None or flt.event_type is not None
+    # The order of (source's rank, natural key of the id): each source's records sorted by their keys (a stable
+    # sort, as one over every row would be), the sources in their configured order. No tuple is made per row.
+    rows: list[WebhookRecord] = []
+    start = 0  # the first row after the cursor: every row of a source before its source, then by key in it
+    for adapter, records in sorted(answered, key=lambda answer: order[answer[0].name]):
+        rank = order[adapter.name]
+        kept = [r for r in records if flt.matches(r)] if filtered else records
+        keys = list(map(natural_key, map(_PROVIDER_ID, kept)))
+        positions = sorted(range(len(keys)), key=keys.__getitem__)
+        if rank < after_rank:
+            start += len(kept)
+        elif rank == after_rank:
+            start += bisect_right([keys[i] for i in positions], after_key)
+        rows.extend([kept[i] for i in positions])
+    total = len(rows)
     end = min(len(rows), start + limit)
-    page = WebhookJoins(info).webhooks([r for _, r in rows[start:end]])
+    page = WebhookJoins(info).webhooks(rows[start:end])
     return Connection[Webhook].of(page, _cursor, has_next=end < total, has_previous=start > 0, total=total)
+
+
+_PROVIDER_ID: Final = attrgetter("provider_id")
 
 
 def _cursor(hook: Webhook) -> str:

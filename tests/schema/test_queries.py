@@ -35,6 +35,21 @@ async def test_webhooks_page_through_every_source_with_stable_cursors(run: Run) 
     assert seen == ids
 
 
+async def test_a_cursor_of_another_source_starts_after_every_row_of_the_sources_before_it(run: Run) -> None:
+    """The order is (source as configured, id): a cursor of a source left out by the filter still places the page."""
+    query = "query($s: String, $a: String) { webhooks(source: $s, after: $a) { nodes { id } pageInfo { endCursor } } }"
+    uipath = (await run(query, {"s": "uipath"})).data["webhooks"]
+    auco = (await run(query, {"s": "auco"})).data["webhooks"]
+    assert uipath["nodes"]
+    assert auco["nodes"]
+    later = await run(query, {"s": "auco", "a": uipath["pageInfo"]["endCursor"]})
+    assert later.data["webhooks"]["nodes"] == auco["nodes"], "UiPath comes before Auco: every Auco row is after"
+    earlier = await run(query, {"s": "uipath", "a": auco["pageInfo"]["endCursor"]})
+    assert earlier.data["webhooks"]["nodes"] == [], "Auco comes after UiPath: no UiPath row is after"
+    middle = await run(query, {"s": "uipath", "a": uipath["pageInfo"]["endCursor"]})
+    assert middle.data["webhooks"]["nodes"] == []
+
+
 async def test_webhooks_filters_by_provider_enabled_and_event_type(run: Run) -> None:
     result = await run(
         '{ webhooks(provider: UIPATH, eventType: "job.started") { nodes { provider events subscribeToAllEvents } } }'
