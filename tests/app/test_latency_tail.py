@@ -51,7 +51,7 @@ def test_served_gateway_collects_between_answers_not_inside_them(sandbox: Sandbo
     assert started, "the server collected nothing between answers"
     automatic = [count for _, count in started if count > AUTOMATIC]
     assert not automatic, f"{len(automatic)} automatic collections of 50,000 young objects during the requests"
-    assert max(count for _, count in started) < AUTOMATIC // 5
+    assert max(count for _, count in started) < AUTOMATIC // 2  # one or a few requests' worth, not 50,000
 
 
 async def test_upstream_rounds_of_nodes50_and_the_dashboard(sandbox: Sandbox) -> None:
