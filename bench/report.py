@@ -338,12 +338,12 @@ TAIL = [
     "  `serve_sandbox`, bench/passthrough.py). Then, 400 requests each side: the slowest gateway request 42 ms for",
     "  nodes50 and 67 ms for the dashboard (88 to 407 and 65 to 253 ms before), the pass-through's 41 and 61 ms; p50",
     "  1.11 x and 1.03 x the pass-through, p99 1.13 x and 1.05 x.",
-    "- What is left is no tail: nodes50's p50 sits at its target (1.08 to 1.11 x in each run above), the gateway",
-    "  answering 2 to 3 ms after the pass-through. Its own time is 3.5 ms at p50 (1.7 before the upstream call, 1.6",
-    "  after), which the profile puts in GraphQL execution and the resolvers (the `Node` interface completed through",
-    "  graphql-core's stock abstract path for 50 items, 50 ID variables coerced, each id also tried as WorkflowGen's",
-    "  own request and action ids) with the upstream client, loaders, server and metrics under 0.5 ms of it profiled:",
-    "  the in-process execution work under way elsewhere.",
+    "- What is left is no tail: nodes50's p50 sits at its target (1.08 to 1.12 x over the runs, p99 1.07 to 1.34 x as",
+    "  the machine goes), the gateway answering 2 to 3 ms after the pass-through. Its own time is 3.5 ms at p50 (1.7",
+    "  before the upstream call, 1.6 after), which the profile puts in GraphQL execution and the resolvers (the",
+    "  `Node` interface completed through graphql-core's stock abstract path for 50 items, 50 ID variables coerced,",
+    "  each id also tried as WorkflowGen's own request and action ids) with the upstream client, loaders, server and",
+    "  metrics under 0.5 ms of it profiled: the in-process execution work under way elsewhere.",
 ]
 
 ANALYSIS = [
