@@ -37,6 +37,9 @@ message, path and locations as stock execution. ``tests/execution/test_fast_path
 Awaitability of objects is checked per object, exactly (an ``__await__`` set on one instance is seen): for an object
 of a *plain class* (:func:`gateway.execution.compat.plain_class`) the check is whether its own ``__dict__`` holds
 ``__await__``, which is what ``is_awaitable`` answers for it; any other object goes through ``is_awaitable`` itself.
+In a list of objects, Strawberry's ``is_type_of`` is asked once per run of objects of one plain class where the class
+decides its answer (:func:`gateway.execution.compat.class_decides_is_type_of`); an object whose own ``__dict__`` holds
+what it reads of the object (a ``strawberry.cast``) is still asked itself.
 """
 
 from __future__ import annotations
