@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import strawberry
 
@@ -31,31 +31,40 @@ T = TypeVar("T")
 DEFAULT_FIRST = 50
 
 
-def _wfg_native(value: str, kind: str) -> str | None:
-    """The native part of WorkflowGen's own id of ``kind`` (``Request:1`` as text, or base64 of it); else None."""
+#: The kinds of WorkflowGen's own ids that name an object the gateway reads.
+_WFG_KINDS: Final = ("Request", "Action")
+
+
+def wfg_id(value: str) -> tuple[str, str] | None:
+    """(kind, native part) of WorkflowGen's own id (``Request:1``, ``Action:1---2``, as text or base64); else None.
+
+    Decoded once for both kinds: ``nodes`` asks it of every id it is given."""
     text = value.strip()
-    if not text.startswith(f"{kind}:"):
+    if not text.startswith(("Request:", "Action:")):
         try:
             text = base64.b64decode(
                 text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True
             ).decode("ascii")
         except (binascii.Error, ValueError):
             return None
-    prefix, sep, native = text.partition(":")
-    return native if sep and prefix == kind and native else None
+    kind, sep, native = text.partition(":")
+    return (kind, native) if sep and kind in _WFG_KINDS and native else None
 
 
 def wfg_request_number(value: str) -> int | None:
     """The number in WorkflowGen's request id (``Request:1``, ``UmVxdWVzdDox``); None if it is not one."""
-    native = _wfg_native(value, "Request")
-    return None if native is None else ascii_number(native)
+    found = wfg_id(value)
+    return ascii_number(found[1]) if found is not None and found[0] == "Request" else None
 
 
 def wfg_action_key(value: str) -> tuple[int, int] | None:
     """(request number, action number) in WorkflowGen's action id (``Action:1---2`` or base64); None otherwise."""
-    native = _wfg_native(value, "Action")
-    if native is None:
-        return None
+    found = wfg_id(value)
+    return wfg_action_native(found[1]) if found is not None and found[0] == "Action" else None
+
+
+def wfg_action_native(native: str) -> tuple[int, int] | None:
+    """(request number, action number) of the native part of WorkflowGen's action id (``1---2``); None otherwise."""
     left, sep, right = native.partition("---")
     request_number, number = ascii_number(left), ascii_number(right)
     return (request_number, number) if sep and request_number is not None and number is not None else None

@@ -99,6 +99,32 @@ async def test_nodes_batches_uipath_ids_into_one_call(run: Run, sandbox: Sandbox
     assert sandbox.calls()["uipath"] == {"GET /odata/Webhooks": 1}
 
 
+async def test_nodes_answers_each_id_as_node_does_in_order(run: Run) -> None:
+    """Webhooks of several sources, built together, interleaved with WorkflowGen's own ids, an unknown webhook and a
+    malformed id: each place answers what ``node(id:)`` answers for it, the error at the malformed id's index."""
+    ids = [
+        encode_id("Webhook", "dixa", "unknown"),
+        encode_id("Webhook", "uipath", 10),
+        "Request:1",
+        encode_id("Webhook", "uipath", 4),
+        "not-an-id",
+        "Action:1---1",
+        encode_id("Webhook", "uipath", 999),
+    ]
+    selection = "id __typename ... on Webhook { source providerId eventTypes { name } }"
+    together = await run(f"query($ids: [ID!]!) {{ nodes(ids: $ids) {{ {selection} }} }}", {"ids": ids})
+    assert [(e.path, e.extensions["code"]) for e in together.errors or []] == [(["nodes", 4], "BAD_USER_INPUT")]
+    assert together.data is not None
+    one_by_one = []
+    for id in ids:
+        alone = await run(f"query($id: ID!) {{ node(id: $id) {{ {selection} }} }}", {"id": id})
+        one_by_one.append(alone.data["node"] if alone.data else None)
+    assert together.data["nodes"] == one_by_one
+    assert [n and n["__typename"] for n in one_by_one] == [
+        None, "Webhook", "WorkflowRequest", "Webhook", None, "WorkflowAction", None,
+    ]  # fmt: skip
+
+
 async def test_malformed_global_id_is_bad_user_input(run: Run) -> None:
     result = await run('{ node(id: "not-an-id") { id } }')
     assert codes(result) == ["BAD_USER_INPUT"]
