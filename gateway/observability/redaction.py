@@ -185,8 +185,20 @@ class Redactor:
 
 
 def _credentials(text: str) -> str:
-    for credential, replacement in _PATTERNS:
-        text = credential.sub(replacement, text)
+    """``text`` with :data:`_PATTERNS` applied, each only where the text holds what its pattern cannot match without.
+
+    Every log line passes here for each of its strings, twice for structlog's (the access line of every request:
+    about 30 strings); four regular-expression calls per string were a quarter of the server's CPU per delivery,
+    where substring tests rule almost every string out at once."""
+    hook, bearer, query, member = _PATTERNS
+    if "/wfgen/hooks/" in text:
+        text = hook[0].sub(hook[1], text)
+    if "earer" in text or "EARER" in text or "Basic" in text or "BASIC" in text:
+        text = bearer[0].sub(bearer[1], text)
+    if "=" in text:
+        text = query[0].sub(query[1], text)
+    if ":" in text and ('"' in text or "'" in text):
+        text = member[0].sub(member[1], text)
     return text
 
 

@@ -6,9 +6,19 @@ import logging
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.config import Settings
-from gateway.observability.redaction import MASK, RedactingFilter, install_redaction, redact, secret_values
+from gateway.observability.redaction import (
+    _PATTERNS,
+    MASK,
+    RedactingFilter,
+    _credentials,
+    install_redaction,
+    redact,
+    secret_values,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,3 +102,44 @@ def test_every_record_passes_the_filter_once_installed(caplog: pytest.LogCapture
     caplog.set_level(logging.INFO, logger="some.library")
     logging.getLogger("some.library").info("connecting with %s", "installed-secret-1234")
     assert caplog.records[-1].getMessage() == f"connecting with {MASK}"
+
+
+# Fragments that make up what the credential patterns look for, and what sits next to it in real lines.
+_FRAGMENTS = [
+    "/wfgen/hooks/",
+    "tok3n-value",
+    "Bearer ",
+    "bearer ",
+    "BEARER ",
+    "Basic ",
+    "BASIC ",
+    "basic ",
+    "dXNlcjpwYXNz",
+    "?token=",
+    "&api_key=",
+    "&Password=",
+    "=",
+    "?",
+    "&",
+    '"password": "',
+    "'secret':'",
+    '"Authorization" : "',
+    '"',
+    "'",
+    ":",
+    " ",
+    "/",
+    "#",
+    "x",
+    "é",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_credential_patterns_are_skipped_only_where_they_cannot_match(text: str) -> None:
+    """The substring tests in front of each pattern change no answer: the same text as every pattern applied."""
+    reference = text
+    for pattern, replacement in _PATTERNS:
+        reference = pattern.sub(replacement, reference)
+    assert _credentials(text) == reference
