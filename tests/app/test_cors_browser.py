@@ -14,14 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
 
 from tests.support.events import uipath_delivery
 from tests.support.gateway import Gateway, GatewayFactory
-from tests.support.servers import Server
+from tests.support.servers import Server, html_page_server
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>frontend</title></head><body><script>
@@ -76,10 +72,7 @@ ws.onclose = (e) => { if (results.ws === null) results.ws = 'closed ' + e.code; 
 
 @pytest.fixture
 def page_server() -> Iterator[Server]:
-    async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(PAGE)
-
-    with Server(Starlette(routes=[Route("/", page)])) as server:
+    with html_page_server(PAGE) as server:
         yield server
 
 

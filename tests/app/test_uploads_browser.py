@@ -12,15 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
 
 from tests.support.gateway import Gateway, GatewayFactory
 from tests.support.operations import writes
 from tests.support.sandbox import Sandbox
-from tests.support.servers import Server
+from tests.support.servers import Server, html_page_server
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>another origin</title></head><body><script>
@@ -55,10 +51,7 @@ function body() {
 
 @pytest.fixture
 def page_server() -> Iterator[Server]:
-    async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(PAGE)
-
-    with Server(Starlette(routes=[Route("/", page)])) as server:
+    with html_page_server(PAGE) as server:
         yield server
 
 

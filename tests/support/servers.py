@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Self
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from sandbox.server import ThreadedServer, bound_socket
 
@@ -22,6 +26,15 @@ class Server(ThreadedServer):
 
     def stop(self, timeout_s: float = 30.0) -> None:
         super().stop(timeout_s)
+
+
+def html_page_server(html: str) -> Server:
+    """A server of one HTML page at ``/``: another origin than the gateway's, for the browser tests."""
+
+    async def page(request: Request) -> HTMLResponse:
+        return HTMLResponse(html)
+
+    return Server(Starlette(routes=[Route("/", page)]))
 
 
 def closed_url() -> str:
