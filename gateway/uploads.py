@@ -146,24 +146,21 @@ def _place(operations: dict[str, Any], path: str, uploaded: UploadedFile, part_n
         )
     target: Any = operations
     for depth, key in enumerate(keys):
-        last = depth == len(keys) - 1
+        slot: str | int
         if isinstance(target, dict) and key in target:
-            if last:
-                _check_placeholder(target[key], path, part_name)
-                target[key] = uploaded
-            else:
-                target = target[key]
+            slot = key
         elif isinstance(target, list) and key.isdigit() and int(key) < len(target):
-            if last:
-                _check_placeholder(target[int(key)], path, part_name)
-                target[int(key)] = uploaded
-            else:
-                target = target[int(key)]
+            slot = int(key)
         else:
             raise UploadRefused(
                 f"`map` path {path!r} (file part {part_name!r}) leads nowhere in `operations`",
                 field=f"map.{part_name}",
             )
+        if depth < len(keys) - 1:
+            target = target[slot]
+            continue
+        _check_placeholder(target[slot], path, part_name)
+        target[slot] = uploaded
 
 
 def _check_placeholder(value: Any, path: str, part_name: str) -> None:
