@@ -17,6 +17,7 @@ from typing import Any, Final
 import strawberry
 
 from gateway.domain.ports import Source
+from gateway.domain.records import FORM_DATA, FORM_NAME
 from gateway.errors import BadUserInput
 from gateway.uploads import UploadedFile
 from schema.ids import ascii_number, decode_id
@@ -165,10 +166,6 @@ def delegation(adapter: Source, on_behalf_of: strawberry.ID | None, user_name: s
 
 # -- web forms ------------------------------------------------------------------------------------------------------
 
-#: The process data a WorkflowGen web form (EFORMASPX) reads and writes its dataset through [doc].
-FORM_DATA: Final = "FORM_DATA"
-#: What a form field id or table name may be: an XML name without a namespace prefix, in ASCII.
-_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 #: Characters XML 1.0 cannot carry at all, escaped or not.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -182,7 +179,7 @@ def form(value: FormInput, given: Sequence[dict[str, Any]] | None) -> dict[str, 
             field="form",
             reason="FORM_GIVEN_TWICE",
         )
-    if not _XML_NAME.match(value.table):
+    if not FORM_NAME.match(value.table):
         raise BadUserInput(f"form.table: {value.table[:80]!r} is not an XML name", field="form.table")
     if not value.fields:
         raise BadUserInput("form.fields must hold at least one field", field="form.fields")
@@ -190,7 +187,7 @@ def form(value: FormInput, given: Sequence[dict[str, Any]] | None) -> dict[str, 
     seen: set[str] = set()
     for index, field in enumerate(value.fields):
         where = f"form.fields[{index}]"
-        if not _XML_NAME.match(field.name):
+        if not FORM_NAME.match(field.name):
             raise BadUserInput(
                 f"{where}.name: {field.name[:80]!r} is not a form field id (an XML name: a letter or _, then letters, "
                 "digits, _, - or .)",

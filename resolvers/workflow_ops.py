@@ -29,12 +29,12 @@ import strawberry
 from gateway.capabilities import require
 from gateway.context import Info, path_of
 from gateway.domain.ports import ANSWER_WARNINGS, Source, Workflow
-from gateway.domain.records import Capability
+from gateway.domain.records import FORM_DATA, Capability
 from gateway.errors import BadUserInput, HookgateError, NotFound
 from resolvers.common import choose_source
 from resolvers.mutations import mutation
 from resolvers.workflow import action_address, request_address
-from resolvers.workflow_inputs import FORM_DATA, delegation, form, parameters, process_id, user_id
+from resolvers.workflow_inputs import delegation, form, parameters, process_id, user_id
 from schema.inputs import (
     AssignActionInput,
     CancelActionAssignmentInput,

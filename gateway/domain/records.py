@@ -9,6 +9,7 @@ make by the thousand and safe to cache. Secrets never enter a record: an adapter
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
@@ -219,6 +220,12 @@ class WorkflowRequestRecord:
     actions: tuple[WorkflowActionRecord, ...] = ()
     dataset: tuple[DataValueRecord, ...] = ()
 
+
+#: The process data a WorkflowGen web form (EFORMASPX) reads and writes its dataset through [doc]: ``completeAction``'s
+#: ``form`` is sent as this FILE parameter.
+FORM_DATA = "FORM_DATA"
+#: What a web form's field id or dataset table may be: an XML name without a namespace prefix, in ASCII.
+FORM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 
 #: ``ActionListFilter.assignee`` for "the user the gateway acts as" (the impersonated user).
 ME = "me"

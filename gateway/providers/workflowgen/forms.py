@@ -14,17 +14,16 @@ the row, as a DataSet writes a null.
 from __future__ import annotations
 
 import base64
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-FORM_DATA: Final = "FORM_DATA"
+from gateway.domain.records import FORM_DATA, FORM_NAME
+
 FILE_NAME: Final = "FORM_DATA.xml"
 CONTENT_TYPE: Final = "text/xml"
 #: [doc] The root of a form's dataset: a .NET DataSet without a name of its own.
 DATASET: Final = "NewDataSet"
-_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 
 
 class FormError(ValueError):
@@ -40,13 +39,13 @@ def dataset_xml(table: str, fields: Sequence[Mapping[str, Any]]) -> bytes:
 
     Built with ElementTree, which escapes every value; names are checked here, since ElementTree writes any tag.
     """
-    if not _XML_NAME.match(table):
+    if not FORM_NAME.match(table):
         raise FormError(f"form.table: {table[:80]!r} is not an XML name", "form.table")
     root = ET.Element(DATASET)
     row = ET.SubElement(root, table)
     for index, field in enumerate(fields):
         name, value = field.get("name"), field.get("value")
-        if not isinstance(name, str) or not _XML_NAME.match(name):
+        if not isinstance(name, str) or not FORM_NAME.match(name):
             raise FormError(f"form.fields[{index}].name is not an XML name", f"form.fields[{index}].name")
         if value is None:
             continue  # [likely] DBNull: no element
